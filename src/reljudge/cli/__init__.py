@@ -1,0 +1,1 @@
+"""The `reljudge` command line: one module per command, each a thin wrapper over library functions."""

@@ -1,0 +1,35 @@
+"""What `judge`, `evaluate` and `train` share once the inputs are read: the judge, its scheme and the store."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+from reljudge.io import PairsRead
+from reljudge.judges.base import Judge, load_judge
+from reljudge.labels import LabelScheme, get_scheme
+from reljudge.store import Store
+
+
+def open_judge(spec: str, scheme: str | None, level: str | None) -> tuple[Judge, LabelScheme]:
+    """Load the judge; its scheme is the one used unless --scheme names another (then the judge must agree)."""
+    wanted = get_scheme(scheme) if scheme else None
+    judge = load_judge(spec, scheme=wanted) if wanted else load_judge(spec)
+    the_scheme = wanted or judge.scheme
+    return judge, (the_scheme.with_level(level) if level else the_scheme)
+
+
+@contextlib.contextmanager
+def record_inputs(read: PairsRead, scheme: LabelScheme, store: Path | None, no_store: bool) -> Iterator[Store | None]:
+    """Open the store (unless --no-store) and record the pairs and any human labels they carry."""
+    if no_store:
+        yield None
+        return
+    with Store(store) as the_store:
+        the_store.add_pairs(read.pairs)
+        the_store.add_human_labels(
+            ((p.pair_hash, "input", p.label) for p in read.pairs if p.label is not None),
+            source=read.source, scheme=scheme.name,
+        )
+        yield the_store

@@ -1,0 +1,45 @@
+"""`reljudge train`: fit a judge on the train split of labelled pairs, report it on the valid split."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from reljudge.cli.options import Columns, Layout, MeanRuleOpt, Products, Scheme, SkipInvalid, reports_errors
+
+
+@reports_errors
+def train(
+    judge_name: Annotated[str, typer.Option("--judge", help="What to train: lexical or majority.")],
+    data: Annotated[Path, typer.Option("--data", help="Labelled pairs (with a split column to hold out valid).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Directory to write the model to.")],
+    train_split: Annotated[str, typer.Option(help="Rows of this split are trained on.")] = "train",
+    valid_split: Annotated[str, typer.Option(help="Rows of this split are only evaluated, never trained on.")] = "valid",
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    scheme: Scheme = "esci",
+    layout: Layout = "auto",
+    columns: Columns = None,
+    products: Products = None,
+    mean_rule: MeanRuleOpt = "round",
+    skip_invalid: SkipInvalid = False,
+) -> None:
+    """Fit a judge on PAIRS' train split and write it to DIR; use it as --judge NAME:DIR."""
+    import json
+
+    from rich.console import Console
+
+    from reljudge.cli.inputs import load_pairs
+    from reljudge.labels import get_scheme
+    from reljudge.train.registry import train_judge
+
+    the_scheme = get_scheme(scheme or "esci")
+    read = load_pairs(
+        data, the_scheme, layout=layout, columns=columns, products=products, split=None, small_version=False,
+        mean_rule=mean_rule, skip_invalid=skip_invalid, rejected_path=output / "rejected.csv", require_labels=True,
+    )
+    summary = train_judge(judge_name, read.pairs, the_scheme, output, train_split=train_split,
+                          valid_split=valid_split, seed=seed)
+    Console(stderr=True).print(json.dumps(summary, indent=2), highlight=False)
+    Console(stderr=True).print(f"wrote {output}; judge with --judge {judge_name}:{output}", highlight=False)

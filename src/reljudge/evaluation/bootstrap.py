@@ -1,0 +1,72 @@
+"""Query-level bootstrap of the headline metrics.
+
+Pairs of the same query share the query's difficulty and usually its annotator, so they are not independent:
+resampling pairs would understate the uncertainty. We resample queries with replacement and every pair of a drawn
+query comes along. A resample is then the same pairs weighted by how often their query was drawn, so each metric
+of B resamples is one weighted array operation (confusion matrices for alpha / accuracy / macro-F1, sample weights
+for ECE / Brier) instead of B recomputations.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from reljudge.labels import LabelScheme
+from reljudge.metrics.agreement import alpha_from_confusion
+from reljudge.metrics.calibration import brier, ece
+from reljudge.metrics.classification import accuracy_from_confusion, macro_f1_from_confusion
+
+_CELLS_PER_CHUNK = 4_000_000  # resamples x pairs held in memory at once (32 MB of float64 weights)
+
+
+def bootstrap_metrics(groups: np.ndarray, human: np.ndarray, judge: np.ndarray, scheme: LabelScheme, *,
+                      n_resamples: int, seed: int = 0, proba: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """The metrics of `n_resamples` query-level bootstrap resamples.
+
+    Args:
+        groups: (n,) the query of each compared pair; the resampling unit.
+        human: (n,) index of each pair's human label in `scheme.labels`.
+        judge: (n,) index of each pair's judge label.
+        scheme: gives k and the level of measurement for alpha.
+        n_resamples: B, the number of resamples.
+        seed: seeds numpy's default generator, so the same call gives the same resamples.
+        proba: (n, k) judge probabilities; rows with a NaN are left out of ECE and Brier. None: no calibration.
+
+    Returns:
+        {"alpha", "accuracy", "macro_f1"} (and "ece", "brier" with `proba`), each an array of B values; a resample
+        where a metric is undefined holds NaN.
+    """
+    codes, uniques = pd.factorize(np.asarray(groups))
+    n_queries, k = len(uniques), scheme.k
+    draws = np.random.default_rng(seed).multinomial(n_queries, np.full(n_queries, 1 / n_queries), size=n_resamples)
+    cells = np.zeros((len(codes), k * k))
+    cells[np.arange(len(codes)), np.asarray(human) * k + np.asarray(judge)] = 1
+    calibrated = None if proba is None else ~np.isnan(proba).any(axis=1)
+    parts: list[dict[str, np.ndarray]] = []
+    step = max(1, _CELLS_PER_CHUNK // max(len(codes), 1))
+    for start in range(0, n_resamples, step):
+        weights = draws[start:start + step][:, codes].astype(float)
+        matrices = (weights @ cells).reshape(-1, k, k)
+        part = {
+            "alpha": alpha_from_confusion(matrices, scheme.level),
+            "accuracy": accuracy_from_confusion(matrices),
+            "macro_f1": macro_f1_from_confusion(matrices),
+        }
+        if calibrated is not None and calibrated.any():
+            rows, truth, w = proba[calibrated], np.asarray(human)[calibrated], weights[:, calibrated]
+            part["ece"] = ece(rows, truth, sample_weight=w)
+            part["brier"] = brier(rows, truth, sample_weight=w)
+        parts.append(part)
+    return {name: np.concatenate([np.atleast_1d(p[name]) for p in parts]) for name in parts[0]}
+
+
+def percentile_ci(values: np.ndarray, confidence: float = 0.95) -> list[float | None]:
+    """The percentile interval [q_{(1-c)/2}, q_{(1+c)/2}] of the defined resample values; [None, None] if none is."""
+    finite = np.asarray(values, dtype=float)
+    finite = finite[~np.isnan(finite)]
+    if finite.size == 0:
+        return [None, None]
+    tail = (1 - confidence) / 2 * 100
+    lo, hi = np.percentile(finite, [tail, 100 - tail])
+    return [float(lo), float(hi)]

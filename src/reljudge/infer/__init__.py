@@ -1,0 +1,1 @@
+"""Running judges over many pairs: batching, caching through the store, progress."""

@@ -1,0 +1,104 @@
+"""The Judge protocol, shared behaviour, and the registry that builds a judge from its spec.
+
+A spec is "name" or "name:argument" (lexical, majority, lexical:DIR, causal:DIR, api:MODEL). The judge reports
+its canonical spec (`judge.spec`), which pins the exact model it loaded (a content hash), so every stored
+judgment can be traced to what produced it and the cache never mixes two models under one name.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from reljudge.errors import JudgeError
+from reljudge.labels import LabelScheme
+from reljudge.records import Judgment, Pair
+
+
+@runtime_checkable
+class Judge(Protocol):
+    """Anything that gives probabilities over a scheme's labels for a batch of pairs."""
+
+    spec: str
+    scheme: LabelScheme
+    #: True when a pair's probabilities depend on the other candidates of its query: callers must then pass
+    #: whole query groups in one call (a label never depends on how the input was cut into batches).
+    uses_query_group: bool
+
+    def predict_proba(self, pairs: Sequence[Pair], batch_size: int = 64) -> np.ndarray:
+        """An (n, k) array; row i sums to 1 over `scheme.labels`, or is all NaN when pair i is unscored."""
+        ...
+
+
+def predict(judge: Judge, pairs: Sequence[Pair], batch_size: int = 64) -> list[str | None]:
+    """The argmax label of each pair (None where unscored)."""
+    return [j.label for j in judgments(judge, pairs, batch_size)]
+
+
+def judgments(judge: Judge, pairs: Sequence[Pair], batch_size: int = 64) -> list[Judgment]:
+    """Judge pairs and wrap each row of probabilities as a Judgment carrying the judge's spec."""
+    proba = judge.predict_proba(pairs, batch_size=batch_size)
+    labels = judge.scheme.labels
+    out = []
+    for pair, row in zip(pairs, proba):
+        if np.isnan(row).any():
+            out.append(Judgment(pair.pair_hash, judge.spec, None, None, reason="unscored"))
+        else:
+            out.append(Judgment(pair.pair_hash, judge.spec, labels[int(np.argmax(row))], tuple(float(p) for p in row)))
+    return out
+
+
+JudgeFactory = Callable[..., Judge]
+_REGISTRY: dict[str, JudgeFactory] = {}
+
+
+def register(name: str) -> Callable[[JudgeFactory], JudgeFactory]:
+    """Register a factory `factory(argument: str | None, **options) -> Judge` under a spec name."""
+
+    def decorate(factory: JudgeFactory) -> JudgeFactory:
+        _REGISTRY[name] = factory
+        return factory
+
+    return decorate
+
+
+def parse_spec(spec: str) -> tuple[str, str | None]:
+    """Split "name:argument" (the argument may itself hold colons, e.g. a Windows path or a model tag)."""
+    name, sep, argument = spec.strip().partition(":")
+    if not name:
+        raise JudgeError(f"empty judge spec {spec!r}")
+    return name, (argument if sep else None)
+
+
+_PIN = re.compile(r"@(?P<digest>[0-9a-f]{12})$")
+
+
+def load_judge(spec: str, **options: object) -> Judge:
+    """Build the judge a spec names; options go to its factory (e.g. scheme=...).
+
+    A spec as stored with a judgment ends in "@DIGEST" (lexical@5cd606d8fd26): it pins the exact model, and
+    loading fails if the model that name now loads is another one.
+    """
+    _import_builtin_judges()
+    pin = _PIN.search(spec)
+    name, argument = parse_spec(spec[: pin.start()] if pin else spec)
+    if name not in _REGISTRY:
+        known = ", ".join(sorted(_REGISTRY))
+        raise JudgeError(f"unknown judge {name!r} in spec {spec!r} (known judges: {known})")
+    judge = _REGISTRY[name](argument, **options)
+    if pin and not judge.spec.endswith(pin.group(0)):
+        raise JudgeError(f"judge spec {spec!r} pins a model that has changed since (it now loads {judge.spec})")
+    return judge
+
+
+def available_judges() -> list[str]:
+    _import_builtin_judges()
+    return sorted(_REGISTRY)
+
+
+def _import_builtin_judges() -> None:
+    # Imported on first use, not at package import, so `reljudge --help` stays fast.
+    from reljudge.judges import lexical, majority  # noqa: F401

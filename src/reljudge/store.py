@@ -1,0 +1,217 @@
+"""The DuckDB store: one file holding pairs, human labels, runs and judgments.
+
+One class owns every write, and the schema evolves through numbered migrations kept here in code (as simonw/llm
+does), so an old store file is upgraded in place when a newer reljudge opens it.
+
+Judgments are keyed by (pair hash, judge spec, context). The context is empty for judges that look at one pair at
+a time; for judges that use the other candidates of the query it is a hash of the query's candidate set, so a
+cached label is reused only when it was computed in the same company.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+
+from reljudge.errors import ReljudgeError
+from reljudge.records import Judgment, Pair
+
+STORE_ENV = "RELJUDGE_STORE"
+
+MIGRATIONS: list[str] = [
+    # 1: the first schema
+    """
+    CREATE TABLE pairs (
+        pair_hash VARCHAR PRIMARY KEY, query_id VARCHAR, query VARCHAR, product_id VARCHAR, title VARCHAR,
+        description VARCHAR, bullets VARCHAR, brand VARCHAR, color VARCHAR, category VARCHAR, locale VARCHAR,
+        first_seen TIMESTAMP
+    );
+    CREATE TABLE human_labels (
+        pair_hash VARCHAR, source VARCHAR, annotator VARCHAR, scheme VARCHAR, label VARCHAR, added TIMESTAMP,
+        PRIMARY KEY (pair_hash, source, annotator)
+    );
+    CREATE TABLE runs (
+        run_id VARCHAR PRIMARY KEY, judge VARCHAR, input VARCHAR, started TIMESTAMP, finished TIMESTAMP,
+        n_pairs INTEGER, n_cached INTEGER, status VARCHAR
+    );
+    CREATE TABLE judgments (
+        pair_hash VARCHAR, judge VARCHAR, context VARCHAR, scheme VARCHAR, label VARCHAR, proba DOUBLE[],
+        reason VARCHAR, raw VARCHAR, run_id VARCHAR, created TIMESTAMP,
+        PRIMARY KEY (pair_hash, judge, context)
+    );
+    """,
+]
+
+
+def default_store_path() -> Path:
+    """$RELJUDGE_STORE if set, else store.duckdb in the user's data directory (platformdirs)."""
+    if os.environ.get(STORE_ENV):
+        return Path(os.environ[STORE_ENV])
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("reljudge")) / "store.duckdb"
+
+
+@dataclass(frozen=True)
+class StoreInfo:
+    path: str
+    schema_version: int
+    pairs: int
+    human_labels: int
+    runs: int
+    judgments: int
+    judges: dict[str, int]
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class Store:
+    """An open store file. Use as a context manager so the file is closed (and unlocked) on exit."""
+
+    def __init__(self, path: str | Path | None = None):
+        import duckdb
+
+        self.path = Path(path) if path else default_store_path()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.con = duckdb.connect(str(self.path))
+        except duckdb.Error as exc:
+            raise ReljudgeError(f"cannot open the store {self.path}: {exc} (choose another with --store)") from exc
+        self._migrate()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.con.close()
+
+    @property
+    def schema_version(self) -> int:
+        return int(self._scalar("SELECT max(version) FROM schema_version") or 0)
+
+    def _scalar(self, sql: str) -> object:
+        # fetchall, not fetchone: DuckDB keeps a half-read result open and refuses the next statement
+        return self.con.execute(sql).fetchall()[0][0]
+
+    def _migrate(self) -> None:
+        self.con.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER, applied TIMESTAMP)")
+        for version, sql in enumerate(MIGRATIONS, start=1):
+            if version > self.schema_version:
+                self.con.execute("BEGIN")
+                self.con.execute(sql)
+                self.con.execute("INSERT INTO schema_version VALUES (?, ?)", [version, _now()])
+                self.con.execute("COMMIT")
+
+    def add_pairs(self, pairs: Sequence[Pair]) -> None:
+        """Record pairs (idempotent: a pair already stored keeps its first record)."""
+        frame = pd.DataFrame(
+            {
+                "pair_hash": [p.pair_hash for p in pairs],
+                "query_id": [p.query_id for p in pairs],
+                "query": [p.query for p in pairs],
+                **{name: [getattr(p.product, attr) for p in pairs] for name, attr in _PRODUCT_COLUMNS},
+            }
+        ).drop_duplicates("pair_hash")
+        self.con.register("incoming_pairs", frame)
+        self.con.execute(
+            "INSERT OR IGNORE INTO pairs SELECT pair_hash, query_id, query, product_id, title, description, bullets,"
+            " brand, color, category, locale, ? FROM incoming_pairs",
+            [_now()],
+        )
+        self.con.unregister("incoming_pairs")
+
+    def add_human_labels(self, rows: Iterable[tuple[str, str, str]], *, source: str, scheme: str) -> int:
+        """Record (pair_hash, annotator, label) rows from one source file; re-adding a source replaces its labels."""
+        frame = pd.DataFrame(list(rows), columns=["pair_hash", "annotator", "label"]).drop_duplicates(
+            ["pair_hash", "annotator"], keep="last"
+        )
+        if frame.empty:
+            return 0
+        self.con.register("incoming_labels", frame)
+        self.con.execute(
+            "INSERT OR REPLACE INTO human_labels SELECT pair_hash, ?, annotator, ?, label, ? FROM incoming_labels",
+            [source, scheme, _now()],
+        )
+        self.con.unregister("incoming_labels")
+        return len(frame)
+
+    def start_run(self, judge: str, input_name: str) -> str:
+        run_id = uuid.uuid4().hex[:16]
+        self.con.execute(
+            "INSERT INTO runs VALUES (?, ?, ?, ?, NULL, 0, 0, 'running')", [run_id, judge, input_name, _now()]
+        )
+        return run_id
+
+    def finish_run(self, run_id: str, *, n_pairs: int, n_cached: int, status: str = "done") -> None:
+        self.con.execute(
+            "UPDATE runs SET finished = ?, n_pairs = ?, n_cached = ?, status = ? WHERE run_id = ?",
+            [_now(), n_pairs, n_cached, status, run_id],
+        )
+
+    def cached(self, judge: str, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Judgment]:
+        """Stored judgments of `judge` for (pair_hash, context) keys; keys never judged are absent."""
+        if not keys:
+            return {}
+        wanted = pd.DataFrame(keys, columns=["pair_hash", "context"]).drop_duplicates()
+        self.con.register("wanted", wanted)
+        rows = self.con.execute(
+            "SELECT j.pair_hash, j.context, j.label, j.proba, j.reason, j.raw FROM judgments j"
+            " JOIN wanted w ON j.pair_hash = w.pair_hash AND j.context = w.context WHERE j.judge = ?",
+            [judge],
+        ).fetchall()
+        self.con.unregister("wanted")
+        return {
+            (h, ctx): Judgment(h, judge, label, tuple(proba) if proba is not None else None, reason or "", raw or "")
+            for h, ctx, label, proba, reason, raw in rows
+        }
+
+    def save_judgments(
+        self, run_id: str, scheme: str, judgments: Sequence[Judgment], contexts: Sequence[str]
+    ) -> None:
+        """Write judgments in one transaction: a crash loses at most the batch in hand, never what was saved."""
+        if not judgments:
+            return
+        frame = pd.DataFrame(
+            {
+                "pair_hash": [j.pair_hash for j in judgments],
+                "judge": [j.judge for j in judgments],
+                "context": list(contexts),
+                "label": [j.label for j in judgments],
+                "proba": [list(j.proba) if j.proba is not None else None for j in judgments],
+                "reason": [j.reason for j in judgments],
+                "raw": [j.raw for j in judgments],
+            }
+        ).drop_duplicates(["pair_hash", "judge", "context"], keep="last")
+        self.con.register("incoming_judgments", frame)
+        self.con.execute(
+            "INSERT OR REPLACE INTO judgments SELECT pair_hash, judge, context, ?, label, proba, reason, raw, ?, ?"
+            " FROM incoming_judgments",
+            [scheme, run_id, _now()],
+        )
+        self.con.unregister("incoming_judgments")
+
+    def info(self) -> StoreInfo:
+        def count(table: str) -> int:
+            return int(self._scalar(f"SELECT count(*) FROM {table}"))
+
+        judges = dict(self.con.execute("SELECT judge, count(*) FROM judgments GROUP BY judge ORDER BY judge").fetchall())
+        return StoreInfo(str(self.path), self.schema_version, count("pairs"), count("human_labels"), count("runs"),
+                         count("judgments"), {k: int(v) for k, v in judges.items()})
+
+
+_PRODUCT_COLUMNS = [
+    ("product_id", "product_id"), ("title", "title"), ("description", "description"), ("bullets", "bullets"),
+    ("brand", "brand"), ("color", "color"), ("category", "category"), ("locale", "locale"),
+]
+

@@ -1,0 +1,57 @@
+import duckdb
+
+from reljudge.records import Judgment, Pair, Product
+from reljudge.store import MIGRATIONS, Store
+
+
+def pairs():
+    return [Pair("dog bed", Product(f"P{i}", f"dog bed {i}"), query_id="q1") for i in range(3)]
+
+
+def test_a_new_store_is_migrated_to_the_latest_schema(tmp_path):
+    with Store(tmp_path / "s.duckdb") as store:
+        assert store.schema_version == len(MIGRATIONS)
+        info = store.info()
+    assert (info.pairs, info.judgments, info.runs) == (0, 0, 0)
+
+
+def test_reopening_applies_no_migration_twice(tmp_path):
+    path = tmp_path / "s.duckdb"
+    Store(path).close()
+    with Store(path) as store:
+        rows = store.con.execute("SELECT count(*) FROM schema_version").fetchall()[0][0]
+    assert rows == len(MIGRATIONS)
+
+
+def test_pairs_are_keyed_by_hash_and_added_once(tmp_path):
+    with Store(tmp_path / "s.duckdb") as store:
+        store.add_pairs(pairs())
+        store.add_pairs(pairs())
+        assert store.info().pairs == 3
+
+
+def test_judgments_round_trip_with_their_probabilities_and_unscored_reasons(tmp_path):
+    ps = pairs()
+    js = [Judgment(ps[0].pair_hash, "j@1", "E", (0.7, 0.1, 0.1, 0.1)),
+          Judgment(ps[1].pair_hash, "j@1", None, None, reason="unparseable reply", raw="maybe?")]
+    with Store(tmp_path / "s.duckdb") as store:
+        run = store.start_run("j@1", "input.csv")
+        store.save_judgments(run, "esci", js, ["", ""])
+        store.finish_run(run, n_pairs=2, n_cached=0)
+        got = store.cached("j@1", [(p.pair_hash, "") for p in ps])
+        other = store.cached("j@2", [(p.pair_hash, "") for p in ps])
+        in_other_context = store.cached("j@1", [(ps[0].pair_hash, "ctx")])
+    assert got[(ps[0].pair_hash, "")] == js[0]
+    assert got[(ps[1].pair_hash, "")] == js[1]
+    assert (ps[2].pair_hash, "") not in got
+    assert other == {} and in_other_context == {}
+
+
+def test_the_store_is_one_duckdb_file_other_tools_can_read(tmp_path):
+    path = tmp_path / "s.duckdb"
+    with Store(path) as store:
+        store.add_pairs(pairs())
+        store.add_human_labels([(pairs()[0].pair_hash, "ann1", "E")], source="labels.csv", scheme="esci")
+    con = duckdb.connect(str(path), read_only=True)
+    assert con.execute("SELECT label FROM human_labels").fetchall() == [("E",)]
+    con.close()
