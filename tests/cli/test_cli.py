@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pytest
 
@@ -93,6 +94,28 @@ def test_evaluate_an_existing_judgments_file_against_labels(tmp_path):
     from_file = json.loads(reljudge("evaluate", "--judgments", out, "--labels", EXAMPLE_PAIRS, "--json").stdout)
     assert from_file["alpha"] == pytest.approx(direct["alpha"])
     assert from_file["confusion"] == direct["confusion"]
+
+
+def test_long_form_annotations_give_the_human_label_and_the_humans_own_agreement(tmp_path):
+    frame = pd.read_csv(EXAMPLE_PAIRS, dtype=str, keep_default_na=False).head(6).drop(columns="esci_label")
+    frame.insert(0, "pair_id", [f"p{i}" for i in range(6)])
+    pairs = tmp_path / "unlabelled.csv"
+    frame.to_csv(pairs, index=False)
+    # three annotators; the majority of each pair's votes is E, E, S, C, I, S
+    votes = {"p0": "EEE", "p1": "EES", "p2": "SSE", "p3": "CCI", "p4": "III", "p5": "SSS"}
+    long_form = tmp_path / "labels_long.csv"
+    long_form.write_text("pair_id,annotator_id,label\n" + "".join(
+        f"{pid},ann{a},{label}\n" for pid, labels in votes.items() for a, label in enumerate(labels)))
+    store = tmp_path / "s.duckdb"
+    report = json.loads(reljudge("evaluate", pairs, "--judge", "majority", "--annotations", long_form, "--json",
+                                 "--store", store).stdout)
+    assert report["n"] == 6
+    assert report["human_distribution"] == {"E": 2, "S": 2, "C": 1, "I": 1}
+    assert report["humans"]["n_annotators"] == 3 and report["humans"]["n_multi"] == 6
+    assert 0 < report["humans"]["alpha"] < 1
+    con = duckdb.connect(str(store), read_only=True)
+    assert con.execute("SELECT count(*), count(DISTINCT annotator) FROM human_labels").fetchall() == [(18, 3)]
+    con.close()
 
 
 def test_evaluate_by_an_unknown_column_lists_the_known_ones():

@@ -65,18 +65,20 @@ def evaluate(
     if judgments is not None:
         the_scheme = get_scheme(scheme or "esci", level)
         read = load_pairs(labels, the_scheme, **read_options)
+        long_form = read_annotations(annotations, scheme=the_scheme) if annotations else None
         judged = read_judgments(judgments, scheme=the_scheme)
     else:
         from reljudge.infer.batch import judge_pairs, to_frame
 
         the_judge, the_scheme = open_judge(judge_spec, scheme, level)
         read = load_pairs(pairs, the_scheme, **read_options)
-        with record_inputs(read, the_scheme, store, no_store) as the_store:
+        long_form = read_annotations(annotations, scheme=the_scheme) if annotations else None
+        with record_inputs(read, the_scheme, store, no_store, annotations=long_form,
+                           annotations_source=str(annotations)) as the_store:
             run = judge_pairs(read.pairs, the_judge, store=the_store, input_name=str(pairs), batch_size=batch_size,
                               progress=not as_json)
         judged = to_frame(read.pairs, run.judgments, the_scheme)
 
-    long_form = read_annotations(annotations, scheme=the_scheme) if annotations else None
     human = None
     if long_form is not None:
         human = dict(zip(*aggregate_labels(long_form, the_scheme)[["pair_id", "label"]].T.values))

@@ -6,6 +6,8 @@ import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
+import pandas as pd
+
 from reljudge.io import PairsRead
 from reljudge.judges.base import Judge, load_judge
 from reljudge.labels import LabelScheme, get_scheme
@@ -21,8 +23,11 @@ def open_judge(spec: str, scheme: str | None, level: str | None) -> tuple[Judge,
 
 
 @contextlib.contextmanager
-def record_inputs(read: PairsRead, scheme: LabelScheme, store: Path | None, no_store: bool) -> Iterator[Store | None]:
-    """Open the store (unless --no-store) and record the pairs and any human labels they carry."""
+def record_inputs(
+    read: PairsRead, scheme: LabelScheme, store: Path | None, no_store: bool, *,
+    annotations: pd.DataFrame | None = None, annotations_source: str = "",
+) -> Iterator[Store | None]:
+    """Open the store (unless --no-store) and record the pairs, their labels and any long-form annotations."""
     if no_store:
         yield None
         return
@@ -32,4 +37,11 @@ def record_inputs(read: PairsRead, scheme: LabelScheme, store: Path | None, no_s
             ((p.pair_hash, "input", p.label) for p in read.pairs if p.label is not None),
             source=read.source, scheme=scheme.name,
         )
+        if annotations is not None:
+            hashes = {p.pair_id: p.pair_hash for p in read.pairs}
+            the_store.add_human_labels(
+                ((hashes[pid], annotator, label) for pid, annotator, label
+                 in annotations[["pair_id", "annotator", "label"]].itertuples(index=False) if pid in hashes),
+                source=annotations_source, scheme=scheme.name,
+            )
         yield the_store

@@ -7,6 +7,7 @@ judgment can be traced to what produced it and the cache never mixes two models 
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import Callable, Sequence
 from typing import Protocol, runtime_checkable
@@ -82,11 +83,11 @@ def load_judge(spec: str, **options: object) -> Judge:
     A spec as stored with a judgment ends in "@DIGEST" (lexical@5cd606d8fd26): it pins the exact model, and
     loading fails if the model that name now loads is another one.
     """
-    _import_builtin_judges()
     pin = _PIN.search(spec)
     name, argument = parse_spec(spec[: pin.start()] if pin else spec)
+    _import_builtin(name)
     if name not in _REGISTRY:
-        known = ", ".join(sorted(_REGISTRY))
+        known = ", ".join(available_judges())
         raise JudgeError(f"unknown judge {name!r} in spec {spec!r} (known judges: {known})")
     judge = _REGISTRY[name](argument, **options)
     if pin and not judge.spec.endswith(pin.group(0)):
@@ -94,11 +95,18 @@ def load_judge(spec: str, **options: object) -> Judge:
     return judge
 
 
+#: Built-in judges by spec name and the module that registers each. A module is imported only when its judge is
+#: asked for, so `reljudge --help` and the light judges never pay for torch or an HTTP client.
+BUILTIN_JUDGES = {
+    "lexical": "reljudge.judges.lexical",
+    "majority": "reljudge.judges.majority",
+}
+
+
 def available_judges() -> list[str]:
-    _import_builtin_judges()
-    return sorted(_REGISTRY)
+    return sorted(set(_REGISTRY) | set(BUILTIN_JUDGES))
 
 
-def _import_builtin_judges() -> None:
-    # Imported on first use, not at package import, so `reljudge --help` stays fast.
-    from reljudge.judges import lexical, majority  # noqa: F401
+def _import_builtin(name: str) -> None:
+    if name in BUILTIN_JUDGES and name not in _REGISTRY:
+        importlib.import_module(BUILTIN_JUDGES[name])
