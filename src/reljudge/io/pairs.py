@@ -18,16 +18,7 @@ from reljudge.labels import LabelScheme, MeanRule
 from reljudge.records import Pair, Product, pair_hash, query_key
 
 #: Product attribute -> canonical field it is read from, in Product's field order (Products are built positionally).
-_PRODUCT_FIELDS: dict[str, str] = {
-    "product_id": "product_id",
-    "title": "product_title",
-    "description": "product_description",
-    "bullets": "product_bullet_point",
-    "brand": "product_brand",
-    "color": "product_color",
-    "category": "product_category",
-    "locale": "product_locale",
-}
+_PRODUCT_FIELDS: dict[str, str] = {"product_id": "product_id", **FIELD_ALIASES}
 
 
 @dataclass
