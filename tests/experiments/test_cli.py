@@ -1,0 +1,127 @@
+"""`reljudge experiment` end to end through its typer sub-app, on real files and a real store."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from reljudge.cli.experiment import experiment_app
+from reljudge.store import Store
+
+EXAMPLE_PAIRS = Path(__file__).resolve().parents[2] / "examples" / "pairs.csv"
+GAIN = {"E": 1.0, "S": 0.1, "C": 0.01, "I": 0.0}
+
+
+def run(*args: object, code: int = 0):
+    result = CliRunner().invoke(experiment_app, [str(a) for a in args])
+    assert result.exit_code == code, result.output
+    return result
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> dict[str, Path]:
+    """Queries in two strata, control in file order, treatment by human gain (an oracle), top 3 of each."""
+    pairs = pd.read_csv(EXAMPLE_PAIRS, dtype=str, keep_default_na=False)
+    queries = pd.DataFrame({"query_id": ["q1", "q2", "q3", "q4", "q5"], "source": ["a", "a", "a", "b", "b"],
+                            "count": [50, 10, 5, 40, 1]})
+    paths = {"queries": tmp_path / "queries.csv", "control": tmp_path / "control.csv",
+             "treatment": tmp_path / "treatment.run", "sample": tmp_path / "sample.csv"}
+    queries.to_csv(paths["queries"], index=False)
+    control = pairs.groupby("query_id").head(3).assign(rank=lambda f: f.groupby("query_id").cumcount() + 1)
+    control[["query_id", "product_id", "rank"]].to_csv(paths["control"], index=False)
+    ordered = pairs.assign(gain=pairs["esci_label"].map(GAIN))
+    ordered = ordered.sort_values(["query_id", "gain"], ascending=[True, False], kind="stable")
+    best = ordered.groupby("query_id").head(3)
+    best = best.assign(rank=best.groupby("query_id").cumcount() + 1)
+    paths["treatment"].write_text("".join(f"{q} Q0 {p} {r} {-r} oracle\n"
+                                          for q, p, r in zip(best.query_id, best.product_id, best["rank"])))
+    return paths
+
+
+def test_sample_writes_each_query_with_stratum_and_weight(files):
+    result = run("sample", "--queries", files["queries"], "--strata", "source", "--n", 4, "--seed", 1,
+                 "--output", files["sample"], "--json")
+    summary = json.loads(result.stdout)
+    assert [s["drawn"] for s in summary["strata"]] == [2, 2]
+    sample = pd.read_csv(files["sample"])
+    assert len(sample) == 4 and set(sample["stratum"]) == {"source=a", "source=b"}
+    a = sample[sample["stratum"] == "source=a"].iloc[0]
+    assert a["inclusion_prob"] == pytest.approx(2 / 3) and a["weight"] == pytest.approx(1.5)
+    assert a["stratum_share"] == pytest.approx(0.6) and a["stratum_size"] == 3
+
+
+def test_neyman_sample_reads_a_pilot_and_traffic_binning(files, tmp_path):
+    pilot = tmp_path / "pilot.csv"
+    pilot.write_text("stratum,sd\nsource=a,0.01\nsource=b,0.5\n")
+    run("sample", "--queries", files["queries"], "--strata", "source", "--n", 4, "--allocation", "neyman",
+        "--pilot", pilot, "--by-traffic", "--output", files["sample"])
+    assert len(pd.read_csv(files["sample"])) == 4
+    run("sample", "--queries", files["queries"], "--strata", "count:2", "--n", 4, "--output", files["sample"])
+    assert set(pd.read_csv(files["sample"])["stratum"]) == {"count=q1", "count=q2"}
+    refused = run("sample", "--queries", files["queries"], "--strata", "source", "--n", 4, "--allocation", "neyman",
+                  "--output", files["sample"], code=2)
+    assert "give a pilot" in refused.output
+
+
+def test_analyze_with_human_labels_finds_the_oracle_better(files, tmp_path):
+    run("sample", "--queries", files["queries"], "--strata", "source", "--n", 5, "--output", files["sample"])
+    result = run("analyze", "--sample", files["sample"], "--control", files["control"], "--treatment",
+                 files["treatment"], "--qrels", EXAMPLE_PAIRS, "--k", 3, "--json", "--per-query",
+                 tmp_path / "pq.csv", "--plot", tmp_path / "effects.html")
+    report = json.loads(result.stdout)
+    assert report["n_queries"] == 5 and report["effect"] > 0 and report["labels"] == f"qrels:{EXAMPLE_PAIRS}"
+    # every query taken: the finite-population correction leaves no variance
+    assert report["ci_low"] == report["ci_high"] == report["effect"]
+    assert {"mde", "mde_srs", "relative_effect", "p_value"} <= set(report)
+    assert [s["stratum"] for s in report["per_stratum"]] == ["source=a", "source=b"]
+    per_query = pd.read_csv(tmp_path / "pq.csv")
+    assert list(per_query.columns) == ["query_id", "stratum", "weight", "control", "treatment", "diff"]
+    assert "plotly" in (tmp_path / "effects.html").read_text()[:5000].lower()
+
+
+def test_analyze_with_a_judge_shares_labels_through_the_store(files, tmp_path):
+    run("sample", "--queries", files["queries"], "--n", 4, "--output", files["sample"])
+    store = tmp_path / "store.duckdb"
+    args = ("analyze", "--sample", files["sample"], "--control", files["control"], "--treatment", files["treatment"],
+            "--judge", "lexical", "--pairs", EXAMPLE_PAIRS, "--k", 3, "--store", store, "--bootstrap", 200, "--json")
+    first = json.loads(run(*args).stdout)
+    with Store(store) as the_store:
+        judged = the_store.info().judgments
+    second = json.loads(run(*args).stdout)
+    with Store(store) as the_store:
+        assert the_store.info().judgments == judged  # nothing judged again
+    assert first == second and first["labels"].startswith("lexical@") and first["method"] == "bootstrap"
+    rendered = run(*args[:-1]).output
+    assert "treatment - control" in rendered and "per stratum" in rendered
+
+
+def test_validate_reports_tau_rho_and_agreement(files):
+    run("sample", "--queries", files["queries"], "--n", 5, "--output", files["sample"])
+    args = ("validate", "--sample", files["sample"], "--control", files["control"], "--treatment", files["treatment"],
+            "--qrels", EXAMPLE_PAIRS, "--judge", "lexical", "--pairs", EXAMPLE_PAIRS, "--k", 3)
+    got = json.loads(run(*args, "--json").stdout)
+    assert got["n_queries"] == 5 and -1 <= got["kendall_tau"] <= 1 and -1 <= got["spearman_rho"] <= 1
+    assert {"same_sign", "same_significance", "passes", "human", "judge"} <= set(got)
+    assert got["human"]["effect"] > 0
+    assert "Kendall" in run(*args).output
+
+
+def test_bad_inputs_exit_2_naming_file_row_and_field(files, tmp_path):
+    run("sample", "--queries", files["queries"], "--n", 5, "--output", files["sample"])
+    bad = tmp_path / "bad.run"
+    bad.write_text("q1 Q0 P1001 1 1 x\nq1 Q0 P1002 second 1 x\n")
+    common = ("--sample", files["sample"], "--qrels", EXAMPLE_PAIRS)
+    result = run("analyze", *common, "--control", bad, "--treatment", files["treatment"], code=2)
+    assert f"{bad}, row 2, field 'rank': rank 'second' is not a positive integer" in " ".join(result.output.split())
+    partial = tmp_path / "partial.run"
+    partial.write_text("q1 Q0 P1001 1 1 x\n")
+    result = run("analyze", *common, "--control", partial, "--treatment", partial, code=2)
+    assert "is in neither run" in result.output
+    assert "either --judge" in run("analyze", "--sample", files["sample"], "--control", partial, "--treatment",
+                                   partial, code=2).output
+    assert "unknown metric 'map'" in run("analyze", *common, "--control", partial, "--treatment", partial, "--metric",
+                                         "map", code=2).output
