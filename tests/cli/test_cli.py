@@ -26,7 +26,7 @@ def reljudge(*args: str, check: bool = True) -> subprocess.CompletedProcess:
 
 def test_help_lists_the_commands():
     out = reljudge("--help").stdout
-    for command in ("judge", "evaluate", "train", "store", "experiment"):
+    for command in ("judge", "evaluate", "train", "export", "store", "experiment"):
         assert command in out
 
 

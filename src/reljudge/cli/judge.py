@@ -13,11 +13,15 @@ from reljudge.cli.options import (
 )
 from reljudge.judges import DEFAULT_JUDGE
 
+ENGINES = ("local", "ray")
+
 
 @reports_errors
 def judge(
     pairs: Annotated[Path, typer.Argument(help="Pairs to judge: .csv, .tsv, .jsonl or .parquet.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Judgments file: .parquet, .csv, .jsonl (or qrels).")],
+    output: Annotated[Path, typer.Option(
+        "--output", "-o", help="A directory (no suffix): Parquet shards + manifest, streamed and resumable. "
+                               "Or one file: .parquet, .csv, .jsonl (or qrels), for inputs that fit in memory.")],
     judge_spec: Annotated[str, typer.Option("--judge", help="Judge spec, e.g. lexical, majority, lexical:DIR.")] = DEFAULT_JUDGE,
     fmt: Annotated[
         Optional[str], typer.Option("--format", help="parquet, csv, jsonl or trec-qrels (default: from OUT's suffix).")
@@ -34,22 +38,58 @@ def judge(
     store: StorePath = None,
     no_store: NoStore = False,
     batch_size: BatchSize = 64,
+    chunk_size: Annotated[int, typer.Option(
+        min=1, help="Directory output: input rows per chunk and shard (keep it the same to resume).")] = 8192,
+    overwrite: Annotated[bool, typer.Option(
+        "--overwrite", help="Directory output: start over if OUT holds another job's shards.")] = False,
+    sort_by_query: Annotated[bool, typer.Option(
+        "--sort-by-query", help="Directory output: sort the input by query first (out of core, with DuckDB); "
+                                "judges that compare a query's candidates need each query's rows together.")] = False,
+    engine: Annotated[str, typer.Option(
+        help="Directory output: 'local' (this process) or 'ray' (a Ray Data actor pool, local or a cluster).")] = "local",
+    workers: Annotated[Optional[int], typer.Option(
+        min=1, help="--engine ray: judge actors, each loading the judge once (default: one per CPU of the cluster).")] = None,
+    ray_address: Annotated[Optional[str], typer.Option(
+        "--ray-address", help="--engine ray: join this cluster ('auto' on a node of it, or HEAD:6379) instead "
+                              "of starting a local Ray.")] = None,
 ) -> None:
     """Label every query-product pair of PAIRS and write one judgment per pair to OUT."""
+    from reljudge.cli.session import open_judge
+    from reljudge.errors import ReljudgeError
+    from reljudge.infer.shards import is_directory_output
+
+    if engine not in ENGINES:
+        raise ReljudgeError(f"unknown engine {engine!r}: use {' or '.join(ENGINES)}")
+    the_judge, the_scheme = open_judge(judge_spec, scheme, level)
+    options = dict(scheme=the_scheme, layout=layout, columns=columns, products=products, split=split,
+                   small_version=small_version, mean_rule=mean_rule, skip_invalid=skip_invalid)
+    if is_directory_output(output):
+        if fmt not in (None, "parquet"):
+            raise ReljudgeError(f"a directory output holds Parquet shards, not {fmt}: give OUT a file suffix "
+                                f"for --format {fmt}")
+        _into_directory(pairs, output, the_judge, options, store=store, no_store=no_store, batch_size=batch_size,
+                        chunk_size=chunk_size, overwrite=overwrite, sort_by_query=sort_by_query, engine=engine,
+                        workers=workers, ray_address=ray_address, scheme_given=scheme is not None)
+    else:
+        if engine != "local":
+            raise ReljudgeError(f"--engine {engine} writes a directory of shards: give --output a name without a "
+                                "file suffix")
+        _into_file(pairs, output, fmt, the_judge, options, store=store, no_store=no_store, batch_size=batch_size)
+
+
+def _into_file(pairs: Path, output: Path, fmt: str | None, the_judge, options: dict, *, store: Path | None,
+               no_store: bool, batch_size: int) -> None:
+    """Read the whole input, judge it, write one file (the small-input path)."""
     from rich.console import Console
 
     from reljudge.cli.inputs import load_pairs, rejected_beside
-    from reljudge.cli.session import open_judge, record_inputs
+    from reljudge.cli.session import record_inputs
     from reljudge.infer.batch import judge_pairs, to_frame
     from reljudge.io import judgment_format, write_judgments
 
     fmt = judgment_format(output, fmt)
-    the_judge, the_scheme = open_judge(judge_spec, scheme, level)
-    read = load_pairs(
-        pairs, the_scheme, layout=layout, columns=columns, products=products, split=split,
-        small_version=small_version, mean_rule=mean_rule, skip_invalid=skip_invalid,
-        rejected_path=rejected_beside(output),
-    )
+    the_scheme = options["scheme"]
+    read = load_pairs(pairs, **options, rejected_path=rejected_beside(output))
     with record_inputs(read, the_scheme, store, no_store) as the_store:
         run = judge_pairs(read.pairs, the_judge, store=the_store, input_name=str(pairs), batch_size=batch_size,
                           progress=True)
@@ -62,3 +102,44 @@ def judge(
         f"{run.seconds:.1f}s)\nlabels: {spread}\nwrote {written}",
         highlight=False,
     )
+
+
+def _into_directory(pairs: Path, output: Path, the_judge, options: dict, *, store: Path | None, no_store: bool,
+                    batch_size: int, chunk_size: int, overwrite: bool, sort_by_query: bool, engine: str,
+                    workers: int | None, ray_address: str | None, scheme_given: bool) -> None:
+    """Stream the input into shards, resuming an earlier run of the same job."""
+    import contextlib
+
+    from rich.console import Console
+
+    from reljudge.cli.options import parse_columns
+    from reljudge.infer.shards import MANIFEST, REJECTED
+    from reljudge.infer.stream import judge_to_shards
+    from reljudge.labels import MeanRule
+    from reljudge.store import Store
+
+    options = options | {"columns": parse_columns(options["columns"]), "mean_rule": MeanRule(options["mean_rule"])}
+    console = Console(stderr=True, soft_wrap=True, highlight=False)
+    if sort_by_query:
+        console.print(f"sorting {pairs} by query into {output} first (out of core; skipped if a run left it there)")
+    with contextlib.ExitStack() as stack:
+        the_store = None if no_store else stack.enter_context(Store(store))
+        make_engine = None
+        if engine == "ray":
+            from reljudge.infer.distributed import ray_engine
+
+            load_options = {"scheme": options["scheme"]} if scheme_given else {}
+            make_engine = ray_engine(the_judge, store=the_store, stack=stack, workers=workers, address=ray_address,
+                                     batch_size=batch_size, load_options=load_options)
+        run = judge_to_shards(pairs, the_judge, output, options=options, store=the_store, chunk_size=chunk_size,
+                              batch_size=batch_size, overwrite=overwrite, progress=True, engine=make_engine,
+                              sort_by_query=sort_by_query)
+    spread = "  ".join(f"{label} {run.labels.get(label, 0)}" for label in options["scheme"].labels)
+    earlier = f"; {run.resumed} shards from an earlier run" if run.resumed else ""
+    rate = f", {run.pairs_per_second:,.0f} pairs/s" if run.judged_shards else ""
+    if run.rejected:
+        console.print(f"[yellow]skipped {run.rejected} invalid row(s)[/]; reasons in {output / REJECTED}")
+    console.print(
+        f"judged {run.pairs} pairs with {the_judge.spec} into {run.judged_shards + run.resumed} shards{earlier} "
+        f"({run.n_cached} from the store, {run.n_judged} judged, {run.seconds:.1f}s{rate})\nlabels: {spread}\n"
+        f"wrote {output} (manifest {output / MANIFEST})")

@@ -6,6 +6,7 @@ import typer
 
 from reljudge.cli.evaluate import evaluate
 from reljudge.cli.experiment import experiment_app
+from reljudge.cli.export import export
 from reljudge.cli.judge import judge
 from reljudge.cli.store import store_app
 from reljudge.cli.train import train
@@ -20,6 +21,7 @@ app = typer.Typer(
 app.command()(judge)
 app.command()(evaluate)
 app.command()(train)
+app.command()(export)
 app.add_typer(store_app, name="store")
 app.add_typer(experiment_app, name="experiment")
 

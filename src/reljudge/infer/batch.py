@@ -1,13 +1,13 @@
 """Judge a list of pairs through the store's cache, saving each chunk as soon as it is judged.
 
 A chunk is committed to the store before the next one starts, so a crash or a kill loses at most the chunk in hand,
-and running the same command again judges only what is missing.
+and running the same command again judges only what is missing. `lookup` and `save` are the two halves around the
+judging itself, shared with the streaming and the Ray drivers (infer/stream.py, infer/distributed.py).
 """
 
 from __future__ import annotations
 
 import hashlib
-import sys
 import time
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from reljudge.infer.progress import Progress
 from reljudge.judges.base import Judge, judgments
 from reljudge.labels import LabelScheme
 from reljudge.records import Judgment, Pair
@@ -36,6 +37,30 @@ class JudgeRun:
         return self.n_judged / self.seconds if self.seconds > 0 else float("nan")
 
 
+@dataclass
+class Lookup:
+    """What the store holds for a list of pairs, and which of them are left to judge.
+
+    Attributes:
+        keys: (pair hash, context) of each pair, the store's cache key.
+        contexts: the context of each pair (see `contexts`).
+        found: the judgments known so far, by key.
+        todo: positions of the pairs to judge, one per distinct key; for a group judge, every pair of a query
+            that has anything missing, so the judge sees whole candidate sets.
+        n_cached: how many pairs (duplicates included) the store answered.
+    """
+
+    keys: list[tuple[str, str]]
+    contexts: list[str]
+    found: dict[tuple[str, str], Judgment]
+    todo: list[int]
+    n_cached: int
+
+    def judgments(self) -> list[Judgment]:
+        """One judgment per pair, once every key has been found or judged."""
+        return [self.found[key] for key in self.keys]
+
+
 def contexts(judge: Judge, pairs: Sequence[Pair]) -> list[str]:
     """The cache context of each pair: empty for pointwise judges, the hash of the query's candidate set otherwise."""
     if not judge.uses_query_group:
@@ -47,6 +72,28 @@ def contexts(judge: Judge, pairs: Sequence[Pair]) -> list[str]:
         q: hashlib.blake2b("|".join(sorted(hashes)).encode(), digest_size=8).hexdigest() for q, hashes in members.items()
     }
     return [digest[p.query_id] for p in pairs]
+
+
+def lookup(judge: Judge, pairs: Sequence[Pair], store: Store | None) -> Lookup:
+    """Find the store's judgments of `pairs` by this judge spec, and what is left to judge."""
+    ctx = contexts(judge, pairs)
+    keys = [(p.pair_hash, c) for p, c in zip(pairs, ctx)]
+    cached = store.cached(judge.spec, keys) if store else {}
+    missing = [i for i, key in enumerate(keys) if key not in cached]
+    if judge.uses_query_group:
+        stale = {pairs[i].query_id for i in missing}
+        missing = [i for i in range(len(pairs)) if pairs[i].query_id in stale]
+    n_cached = sum(1 for key in keys if key in cached)
+    return Lookup(keys, ctx, dict(cached), _first_per_key(keys, missing), n_cached)
+
+
+def save(found: Lookup, positions: Sequence[int], new: Sequence[Judgment], *, store: Store | None,
+         run_id: str | None, scheme: str) -> None:
+    """Record the judgments of the pairs at `positions`: in the lookup, and in the store (one transaction)."""
+    if store:
+        store.save_judgments(run_id, scheme, new, [found.contexts[i] for i in positions])
+    for i, j in zip(positions, new):
+        found.found[found.keys[i]] = j
 
 
 def _chunks(judge: Judge, pairs: Sequence[Pair], indices: list[int], size: int) -> Iterator[list[int]]:
@@ -85,70 +132,35 @@ def judge_pairs(
     batch_size: int = 64,
     chunk_size: int = 2048,
     progress: bool = False,
+    run_id: str | None = None,
 ) -> JudgeRun:
-    """Judge every pair, reusing the store's judgments of the same judge spec (and context) where they exist."""
+    """Judge every pair, reusing the store's judgments of the same judge spec (and context) where they exist.
+
+    Args:
+        pairs: the pairs, held in memory (for inputs of any size, see `reljudge.infer.stream.judge_to_shards`).
+        judge: the judge; a group judge's chunks hold whole query groups.
+        store: the store whose cache is read and written, or None.
+        input_name: the input, as the store's run records it.
+        batch_size: pairs per forward pass.
+        chunk_size: pairs judged between two commits to the store.
+        progress: show a progress bar on a terminal.
+        run_id: record the judgments under this store run, which the caller started and will finish; None starts
+            and finishes a run of its own.
+    """
     started = time.perf_counter()
-    ctx = contexts(judge, pairs)
-    keys = [(p.pair_hash, c) for p, c in zip(pairs, ctx)]
-    cached = store.cached(judge.spec, keys) if store else {}
-    found: dict[tuple[str, str], Judgment] = dict(cached)
-    missing = [i for i, key in enumerate(keys) if key not in found]
-    if judge.uses_query_group:
-        # a group judge sees whole candidate sets: re-judge every pair of a query that has anything missing
-        stale = {pairs[i].query_id for i in missing}
-        missing = [i for i in range(len(pairs)) if pairs[i].query_id in stale]
-    todo = _first_per_key(keys, missing)
-    run_id = store.start_run(judge.spec, input_name) if store else None
-    with _progress(progress, len(todo)) as advance:
-        for chunk in _chunks(judge, pairs, todo, chunk_size):
-            chunk_pairs = [pairs[i] for i in chunk]
-            new = judgments(judge, chunk_pairs, batch_size=batch_size)
-            if store:
-                store.save_judgments(run_id, judge.scheme.name, new, [ctx[i] for i in chunk])
-            for i, j in zip(chunk, new):
-                found[keys[i]] = j
-            advance(len(chunk))
+    found = lookup(judge, pairs, store)
+    own_run = store is not None and run_id is None
+    if own_run:
+        run_id = store.start_run(judge.spec, input_name)
+    with Progress(progress, len(found.todo)) as bar:
+        for chunk in _chunks(judge, pairs, found.todo, chunk_size):
+            new = judgments(judge, [pairs[i] for i in chunk], batch_size=batch_size)
+            save(found, chunk, new, store=store, run_id=run_id, scheme=judge.scheme.name)
+            bar.advance(len(chunk))
     seconds = time.perf_counter() - started
-    n_cached = sum(1 for key in keys if key in cached)
-    if store:
-        store.finish_run(run_id, n_pairs=len(pairs), n_cached=n_cached)
-    return JudgeRun([found[key] for key in keys], n_cached, len(todo), seconds, run_id)
-
-
-class _progress:
-    """A rich progress bar with pairs/s and ETA on a terminal; silent otherwise."""
-
-    def __init__(self, enabled: bool, total: int):
-        self.enabled = enabled and sys.stderr.isatty() and total > 0
-        self.total = total
-
-    def __enter__(self):
-        if not self.enabled:
-            return lambda n: None
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-        self.bar = Progress(
-            TextColumn("judging"), BarColumn(), MofNCompleteColumn(), _rate_column(), TimeRemainingColumn(),
-            transient=True,
-        )
-        self.bar.start()
-        task = self.bar.add_task("judging", total=self.total)
-        return lambda n: self.bar.advance(task, n)
-
-    def __exit__(self, *exc: object) -> None:
-        if self.enabled:
-            self.bar.stop()
-
-
-def _rate_column():
-    from rich.progress import ProgressColumn
-    from rich.text import Text
-
-    class RateColumn(ProgressColumn):
-        def render(self, task) -> Text:
-            return Text(f"{task.speed:,.0f} pairs/s" if task.speed else "? pairs/s")
-
-    return RateColumn()
+    if own_run:
+        store.finish_run(run_id, n_pairs=len(pairs), n_cached=found.n_cached)
+    return JudgeRun(found.judgments(), found.n_cached, len(found.todo), seconds, run_id)
 
 
 def to_frame(pairs: Sequence[Pair], found: Sequence[Judgment], scheme: LabelScheme) -> pd.DataFrame:

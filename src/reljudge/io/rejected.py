@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,3 +45,25 @@ def write_rejected(path: str | Path, rejected: list[Rejected]) -> Path:
     with atomic_path(path) as temporary:
         frame.to_csv(temporary, index=False)
     return Path(path)
+
+
+def append_rejected(path: str | Path, rejected: list[Rejected], columns: list[str]) -> int:
+    """Append rejected rows to a csv laid out as `write_rejected`'s (the header first if the file is new or empty).
+
+    The columns are fixed up front (row, field, reason, then the input's `columns`) because a streamed input's
+    rows arrive chunk by chunk. The rows are flushed to disk before returning, so a caller can record the size.
+
+    Returns:
+        The file's size in bytes after the append.
+    """
+    path = Path(path)
+    head = [*_HEAD, *(f"input_{c}" if c in _HEAD else c for c in columns)]
+    with path.open("a", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        if handle.tell() == 0:
+            writer.writerow(head)
+        writer.writerows([item.row, item.field, item.reason, *(item.record.get(c, "") for c in columns)]
+                         for item in rejected)
+        handle.flush()
+        os.fsync(handle.fileno())
+        return handle.tell()

@@ -40,7 +40,13 @@ def predict(judge: Judge, pairs: Sequence[Pair], batch_size: int = 64) -> list[s
 
 
 def judgments(judge: Judge, pairs: Sequence[Pair], batch_size: int = 64) -> list[Judgment]:
-    """Judge pairs and wrap each row of probabilities as a Judgment carrying the judge's spec."""
+    """Judge pairs and wrap each row of probabilities as a Judgment carrying the judge's spec.
+
+    A judge with a `judge_pairs(pairs) -> list[Judgment]` method (the API judge) makes its own judgments, so an
+    unscored one keeps the judge's reason and the raw reply instead of a bare "unscored".
+    """
+    if callable(getattr(judge, "judge_pairs", None)):
+        return list(judge.judge_pairs(pairs))
     proba = judge.predict_proba(pairs, batch_size=batch_size)
     labels = judge.scheme.labels
     out = []
@@ -100,6 +106,8 @@ def load_judge(spec: str, **options: object) -> Judge:
 BUILTIN_JUDGES = {
     "lexical": "reljudge.judges.lexical",
     "majority": "reljudge.judges.majority",
+    "cross-encoder": "reljudge.judges.encoder",
+    "api": "reljudge.judges.api",
 }
 
 

@@ -51,8 +51,6 @@ def fit_lexical(
         JudgeError: unknown hyperparameters, or fewer than two distinct labels to learn from.
     """
     from sklearn import __version__ as sklearn_version
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.preprocessing import StandardScaler
 
     scheme = get_scheme(scheme)
     unknown = set(hyperparameters) - set(DEFAULTS)
@@ -64,17 +62,8 @@ def fit_lexical(
     if len(present) < 2:
         raise JudgeError(f"the lexical judge needs at least two distinct labels to learn from, got {len(present)}")
 
-    features = pair_features(train_pairs)
-    scaler = StandardScaler().fit(features)
-    standardised = scaler.transform(features)
-    classifier = LogisticRegression(C=params["C"], max_iter=params["max_iter"], random_state=seed)
-    classifier.fit(standardised, y)
-    coef, intercept = _full_rank(classifier.coef_, classifier.intercept_, present, scheme.k)
-
-    logits = standardised @ coef.T + intercept
+    linear = fit_linear(pair_features(train_pairs), y, scheme.k, C=params["C"], max_iter=params["max_iter"], seed=seed)
     target = np.bincount(y, minlength=scheme.k) / len(y)
-    offsets = np.zeros(scheme.k)
-    offsets[present] = prior_offsets(_log_softmax(logits[:, present]), target[present])
 
     model = {
         "format": FORMAT,
@@ -82,10 +71,10 @@ def fit_lexical(
         "level": scheme.level,
         "labels": list(scheme.labels),
         "features": list(FEATURE_NAMES),
-        "scaler": {"mean": scaler.mean_.tolist(), "scale": scaler.scale_.tolist()},
-        "coef": coef.tolist(),
-        "intercept": intercept.tolist(),
-        "offsets": offsets.tolist(),
+        "scaler": {"mean": linear["mean"], "scale": linear["scale"]},
+        "coef": linear["coef"],
+        "intercept": linear["intercept"],
+        "offsets": linear["offsets"],
         "training": {
             "data_sha256": training_digest(train_pairs),
             "n_pairs": len(train_pairs),
@@ -97,6 +86,38 @@ def fit_lexical(
         },
     }
     return LexicalJudge(model, scheme=scheme)
+
+
+def fit_linear(features: np.ndarray, y: np.ndarray, k: int, *, C: float, max_iter: int, seed: int) -> dict[str, list]:
+    """Standardise, fit a multinomial logistic regression, then prior offsets: the lexical judge's classifier.
+
+    Shared with the cross-encoder's stacked classifier, which fits it on lexical features and encoder logits.
+
+    Args:
+        features: (n, d) training features.
+        y: label indices in [0, k); at least two distinct values.
+        k: the number of labels (labels absent from `y` get `ABSENT_LOGIT` and are never predicted).
+        C, max_iter, seed: passed to scikit-learn's LogisticRegression.
+
+    Returns:
+        {"mean", "scale"} of the scaler, {"coef" (k x d), "intercept", "offsets"} of the classifier, as lists;
+        logits are ((x - mean) / scale) @ coef.T + intercept + offsets.
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    present = np.unique(y)
+    scaler = StandardScaler().fit(features)
+    standardised = scaler.transform(features)
+    classifier = LogisticRegression(C=C, max_iter=max_iter, random_state=seed)
+    classifier.fit(standardised, y)
+    coef, intercept = _full_rank(classifier.coef_, classifier.intercept_, present, k)
+    logits = standardised @ coef.T + intercept
+    target = np.bincount(y, minlength=k) / len(y)
+    offsets = np.zeros(k)
+    offsets[present] = prior_offsets(_log_softmax(logits[:, present]), target[present])
+    return {"mean": scaler.mean_.tolist(), "scale": scaler.scale_.tolist(), "coef": coef.tolist(),
+            "intercept": intercept.tolist(), "offsets": offsets.tolist()}
 
 
 def train_lexical(

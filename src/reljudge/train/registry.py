@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from reljudge.errors import ReljudgeError
 from reljudge.labels import LabelScheme
 from reljudge.records import Pair
 
-TRAINABLE = ("lexical", "majority")
+TRAINABLE = ("lexical", "majority", "cross-encoder")
 
 
 def split_pairs(pairs: Sequence[Pair], train_split: str, valid_split: str) -> tuple[list[Pair], list[Pair]]:
@@ -25,10 +26,21 @@ def split_pairs(pairs: Sequence[Pair], train_split: str, valid_split: str) -> tu
 
 def train_judge(
     name: str, pairs: Sequence[Pair], scheme: LabelScheme, output: Path, *, train_split: str = "train",
-    valid_split: str = "valid", seed: int = 0,
+    valid_split: str = "valid", seed: int = 0, data_source: str = "", **options: Any,
 ) -> dict:
-    """Fit judge `name` on the train pairs, save it to `output`, and return a summary with the valid figures."""
+    """Fit judge `name` on the train pairs, save it to `output`, and return a summary with the valid figures.
+
+    `options` go to the cross-encoder's trainer (base and hyperparameters: see `train.encoder.DEFAULTS`); the
+    other judges take none.
+    """
     train, valid = split_pairs(pairs, train_split, valid_split)
+    if options and name != "cross-encoder":
+        raise ReljudgeError(f"judge {name!r} takes no training options (got {', '.join(sorted(options))})")
+    if name == "cross-encoder":
+        from reljudge.train.encoder import train_cross_encoder
+
+        return train_cross_encoder(train, scheme, output, valid_pairs=valid or None, seed=seed,
+                                   data_source=data_source, **options)
     if name == "lexical":
         from reljudge.train.lexical import train_lexical
 

@@ -1,0 +1,129 @@
+"""Speed of the default judge (ONNX int8, onnxruntime) against sentence-transformers' CrossEncoder.predict.
+
+Both judge the same 2,000+ ESCI pairs (every valid query, then train queries in a seeded order) with the same
+fine-tuned model: the default judge as shipped, and the torch model it was exported from, run by
+`CrossEncoder.predict` (fp32, batch 32) on the same query/product texts, with the same stacked classifier on top.
+Each runs in its own process, so peak memory (max RSS, imports included: that is what a job pays) is its own.
+Timings are end to end from pairs to probabilities (text fields, tokenization, the model, lexical features, the
+stack), after a warm-up batch; alpha is on the valid pairs among them.
+
+    python bench/encoder_speed.py                      # the shipped judge against its torch model
+    python bench/encoder_speed.py --torch-model DIR    # if the torch model is elsewhere
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data" / "esci" / "esci_us_dev.csv"
+THREADS = 2
+
+
+def bench_pairs(n: int = 2000):
+    """Every valid pair, then whole train queries in a seeded order, until there are at least n."""
+    from reljudge.io import read_pairs
+    from reljudge.labels import get_scheme
+
+    pairs = read_pairs(DATA, scheme=get_scheme("esci"), require_labels=True).pairs
+    chosen = [p for p in pairs if p.segments["split"] == "valid"]
+    train_queries = sorted({p.query_id for p in pairs if p.segments["split"] == "train"})
+    for q in np.random.default_rng(0).permutation(train_queries):
+        if len(chosen) >= n:
+            break
+        chosen.extend(p for p in pairs if p.query_id == q)
+    return chosen
+
+
+def run_fast(pairs):
+    from reljudge.judges.base import load_judge
+
+    judge = load_judge("cross-encoder", threads=THREADS)
+    judge.predict_proba(pairs[:32])
+    started = time.perf_counter()
+    proba = judge.predict_proba(pairs)
+    return proba, time.perf_counter() - started, judge.spec
+
+
+def run_sentence_transformers(pairs, torch_model: str):
+    import torch
+    from sentence_transformers import CrossEncoder
+
+    from reljudge.judges.encoder import EncoderJudge, shipped_directory
+    from reljudge.judges.encoder_inputs import PairEncoder
+    from reljudge.judges.lexical_features import pair_features
+
+    torch.set_num_threads(THREADS)
+    shipped = EncoderJudge(shipped_directory())  # only for its config: token budget and the stacked classifier
+    inputs = PairEncoder(Path(torch_model) / "tokenizer.json", shipped.config["max_length"],
+                         shipped.config["query_tokens"])
+    model = CrossEncoder(torch_model, max_length=shipped.config["max_length"], device="cpu")
+    model.predict(inputs.texts(pairs[:32]), batch_size=32)
+    started = time.perf_counter()
+    logits = model.predict(inputs.texts(pairs), batch_size=32, activation_fn=torch.nn.Identity(),
+                           show_progress_bar=False, convert_to_numpy=True)
+    proba = shipped.stack(pair_features(pairs), logits)
+    return proba, time.perf_counter() - started, f"CrossEncoder.predict({torch_model})"
+
+
+def child(which: str, torch_model: str) -> None:
+    """Run one path and print its figures as JSON (called in a subprocess by main)."""
+    from reljudge.labels import get_scheme
+    from reljudge.train.lexical import agreement_figures
+
+    pairs = bench_pairs()
+    scores, seconds, name = run_fast(pairs) if which == "fast" else run_sentence_transformers(pairs, torch_model)
+    scheme = get_scheme("esci")
+    valid = [i for i, p in enumerate(pairs) if p.segments["split"] == "valid"]
+    figures = agreement_figures(scheme, [pairs[i].label for i in valid],
+                                [scheme.labels[j] for j in np.asarray(scores)[valid].argmax(axis=1)])
+    print(json.dumps({"path": name, "pairs": len(pairs), "seconds": seconds, "pairs_per_s": len(pairs) / seconds,
+                      "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                      "alpha_valid": figures["alpha"], "labels": np.asarray(scores).argmax(axis=1).tolist()}))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--torch-model", help="the torch model the shipped judge was exported from")
+    parser.add_argument("--child", choices=["fast", "st"], help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, args.torch_model or "")
+        return 0
+    if not DATA.exists():
+        print(f"skipped: {DATA} is absent (the shared ESCI data is not on this machine)")
+        return 0
+    from reljudge.judges.encoder import EncoderJudge, shipped_directory
+
+    torch_model = args.torch_model or EncoderJudge(shipped_directory()).config.get("export", {}).get("from", "")
+    if not torch_model or not Path(torch_model).exists():
+        print("skipped: the torch model the shipped judge was exported from is not here; pass --torch-model DIR")
+        return 0
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    results = {}
+    for which in ("st", "fast"):
+        done = subprocess.run([sys.executable, __file__, "--child", which, "--torch-model", torch_model],
+                              capture_output=True, text=True, env=env, check=True)
+        results[which] = json.loads(done.stdout.strip().splitlines()[-1])
+    fast, st = results["fast"], results["st"]
+    print(f"{fast['pairs']} ESCI pairs, {THREADS} threads, end to end (fields, tokenization, model, lexical stack)")
+    print(f"{'path':<60} {'pairs/s':>8} {'peak RSS MiB':>13} {'alpha (valid)':>14}")
+    for r in (st, fast):
+        print(f"{r['path']:<60} {r['pairs_per_s']:8.1f} {r['peak_rss_mib']:13.0f} {r['alpha_valid']:14.4f}")
+    agree = np.mean(np.array(fast["labels"]) == np.array(st["labels"]))
+    print(f"speed-up {fast['pairs_per_s'] / st['pairs_per_s']:.2f}x; alpha difference "
+          f"{fast['alpha_valid'] - st['alpha_valid']:+.4f}; labels agree on {agree:.1%} of the pairs")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

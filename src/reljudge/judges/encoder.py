@@ -1,0 +1,283 @@
+"""The cross-encoder judge: a fine-tuned transformer reads query and product together; a small stacked classifier
+turns its logits and the lexical features into probabilities.
+
+Why stacked: on ESCI's few queries a fine-tuned MiniLM alone either collapses to the majority label or, with class
+weights, over-calls the rare ones; the group-relative lexical features (see `lexical_features`) know what else the
+query retrieved, which the pointwise encoder cannot. A multinomial logistic regression over both, fitted on
+cross-fitted encoder logits and shifted by prior offsets (as the lexical judge is), is the judge.
+
+A model directory holds reljudge.json (scheme, token budget, the stacked classifier, how it was trained and its
+valid figures), tokenizer.json, and either the Hugging Face model files (the torch backend, for training and
+checks) or model.onnx (the fast backend: onnxruntime, int8, no torch). The shipped default judge is the latter.
+
+A pair's probabilities depend only on the pair and its query's candidate set: the lexical features are group
+relative, and the encoder runs query group by query group in batches fixed by the group (int8 activations are
+quantised per batch, so batch composition must not depend on how the caller cut the input).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable, Sequence
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from reljudge.errors import JudgeError, ReljudgeError
+from reljudge.judges.base import register
+from reljudge.judges.encoder_inputs import TOKENIZER_FILE, Batch, PairEncoder
+from reljudge.judges.lexical_features import FEATURE_NAMES, pair_features
+from reljudge.labels import LabelScheme, get_scheme
+from reljudge.records import Pair, query_key
+
+FORMAT = "reljudge-cross-encoder/1"
+CONFIG_FILE = "reljudge.json"
+ONNX_FILE = "model.onnx"
+#: The Hugging Face files the torch backend reads (one weights file of the two).
+TORCH_FILES = ("config.json", "model.safetensors", "pytorch_model.bin")
+#: Pairs per forward pass within a query group; fixed, so results never depend on the caller's batch size.
+GROUP_BATCH = 64
+_MAKE_ONE = "make one with `reljudge train --judge cross-encoder --data PAIRS --output DIR`"
+
+
+def logit_names(labels: Sequence[str]) -> list[str]:
+    """The names of the encoder's logits among the stacked classifier's features."""
+    return [f"encoder_{label}" for label in labels]
+
+
+class EncoderJudge:
+    """A cross-encoder (onnxruntime or torch) and a stacked linear classifier over its logits and lexical features.
+
+    Args:
+        directory: the model directory (see the module docstring).
+        location: how the spec names the directory; None for the shipped model.
+        scheme: the scheme to report; must have the model's labels.
+        threads: onnxruntime's intra-op threads (default: the CPUs this process may use).
+
+    Raises:
+        JudgeError: a file is missing or malformed, or `scheme` differs from the model's.
+    """
+
+    uses_query_group = True
+
+    def __init__(self, directory: str | Path, *, location: str | None = None, scheme: LabelScheme | None = None,
+                 threads: int | None = None):
+        directory = Path(directory)
+        self.config = _read_config(directory)
+        self.location = location
+        self.scheme = _scheme_of(self.config, scheme)
+        stack = self.config["stack"]
+        try:
+            self._mean = np.asarray(stack["mean"], dtype=float)
+            self._scale = np.asarray(stack["scale"], dtype=float)
+            self._coef = np.asarray(stack["coef"], dtype=float)
+            self._bias = np.asarray(stack["intercept"], dtype=float) + np.asarray(stack["offsets"], dtype=float)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise JudgeError(f"the cross-encoder's stacked classifier is malformed ({exc!r}); {_MAKE_ONE}") from exc
+        expected = list(FEATURE_NAMES) + logit_names(self.scheme.labels)
+        if stack.get("features") != expected or self._coef.shape != (self.scheme.k, len(expected)):
+            raise JudgeError(f"the cross-encoder was stacked on another feature set; retrain it: {_MAKE_ONE}")
+        if not (directory / TOKENIZER_FILE).exists():
+            raise JudgeError(f"the cross-encoder at {directory} has no {TOKENIZER_FILE}; {_MAKE_ONE}")
+        self.inputs = PairEncoder(directory / TOKENIZER_FILE, self.config["max_length"], self.config["query_tokens"])
+        if (directory / ONNX_FILE).exists():
+            self.backend: OnnxBackend | TorchBackend = OnnxBackend(directory / ONNX_FILE, threads)
+            model_files = [ONNX_FILE]
+        else:
+            model_files = [name for name in TORCH_FILES if (directory / name).exists()]
+            if len(model_files) < 2:
+                raise JudgeError(f"the cross-encoder at {directory} has neither {ONNX_FILE} nor a Hugging Face model "
+                                 f"(config.json and weights); {_MAKE_ONE}")
+            self.backend = TorchBackend.load(directory)
+        self._digest = files_digest(directory, [CONFIG_FILE, TOKENIZER_FILE, *model_files])
+
+    @property
+    def spec(self) -> str:
+        """"cross-encoder@DIGEST" (shipped) or "cross-encoder:DIR@DIGEST"; DIGEST pins the files it loaded."""
+        name = "cross-encoder" if self.location is None else f"cross-encoder:{self.location}"
+        return f"{name}@{self._digest[:12]}"
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.scheme.labels
+
+    def predict_proba(self, pairs: Sequence[Pair], batch_size: int = 64) -> np.ndarray:
+        """Probabilities over `scheme.labels`, shape (n, k), rows summing to 1.
+
+        `batch_size` is accepted for the Judge protocol and ignored: the encoder runs in batches of at most
+        `GROUP_BATCH` pairs cut from one query group, so a pair's row never depends on how the input was cut.
+        """
+        if not pairs:
+            return np.zeros((0, self.scheme.k))
+        return self.stack(pair_features(pairs), self.encoder_logits(pairs))
+
+    def stack(self, lexical: np.ndarray, encoder_logits: np.ndarray) -> np.ndarray:
+        """The stacked classifier's probabilities from lexical features and encoder logits (one row per pair).
+
+        Public so that another runtime's logits for the same model (a benchmark's) get the same last step.
+        """
+        features = np.hstack([lexical, encoder_logits])
+        logits = ((features - self._mean) / self._scale) @ self._coef.T + self._bias
+        logits -= logits.max(axis=1, keepdims=True)
+        proba = np.exp(logits)
+        return proba / proba.sum(axis=1, keepdims=True)
+
+    def encoder_logits(self, pairs: Sequence[Pair]) -> np.ndarray:
+        """The encoder's raw logits, (n, k) (see `encoder_logits`)."""
+        return encoder_logits(self.inputs, self.backend, pairs)
+
+
+def encoder_logits(inputs: PairEncoder, backend: Callable[[Batch], np.ndarray], pairs: Sequence[Pair]) -> np.ndarray:
+    """A backend's logits for each pair, (n, k), computed query group by query group (see `group_batches`).
+
+    Each distinct pair (by query group and pair hash) is run once; duplicates share its row.
+    """
+    keys = [(p.query_id or query_key(p.query), p.pair_hash) for p in pairs]
+    first: dict[tuple[str, str], int] = {}
+    for i, key in enumerate(keys):
+        first.setdefault(key, i)
+    unique = list(first.values())
+    encoded = dict(zip(unique, inputs.encode([pairs[i] for i in unique])))
+    logits_of: dict[tuple[str, str], np.ndarray] = {}
+    for batch in group_batches([(keys[i], len(encoded[i][0])) for i in unique]):
+        logits = backend(inputs.pad([encoded[first[key]] for key in batch]))
+        logits_of.update(zip(batch, logits))
+    return np.stack([logits_of[key] for key in keys])
+
+
+def group_batches(items: Sequence[tuple[tuple[str, str], int]], size: int = GROUP_BATCH) -> list[list[tuple[str, str]]]:
+    """Cut distinct ((group, pair hash), length) items into batches that never mix query groups.
+
+    Within a group, pairs are sorted by (length, hash) so padding is small and the cut is a function of the
+    group's candidate set alone.
+    """
+    groups: dict[str, list[tuple[int, str]]] = {}
+    for (group, digest), length in items:
+        groups.setdefault(group, []).append((length, digest))
+    batches = []
+    for group in sorted(groups):
+        members = sorted(groups[group])
+        for start in range(0, len(members), size):
+            batches.append([(group, digest) for _, digest in members[start : start + size]])
+    return batches
+
+
+class OnnxBackend:
+    """An ONNX encoder run by onnxruntime on the CPU: the fast path, with no torch."""
+
+    def __init__(self, path: Path, threads: int | None = None):
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or _usable_cpus()
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.input_names = {i.name for i in self.session.get_inputs()}
+
+    def __call__(self, batch: Batch) -> np.ndarray:
+        feed = {name: getattr(batch, name) for name in ("input_ids", "attention_mask", "token_type_ids")
+                if name in self.input_names}
+        return self.session.run(None, feed)[0].astype(np.float64)
+
+
+class TorchBackend:
+    """A Hugging Face sequence-classification model in fp32 with torch: what training makes and export checks."""
+
+    def __init__(self, model: Any):
+        import torch
+
+        self.torch = torch
+        self.model = model.eval()
+
+    @classmethod
+    def load(cls, directory: Path) -> TorchBackend:
+        try:
+            from transformers import AutoModelForSequenceClassification
+        except ImportError as exc:
+            raise JudgeError(
+                f"the cross-encoder at {directory} is a torch model and needs torch and transformers "
+                f"(pip install 'reljudge[train]'), or export it: `reljudge export {directory} --onnx --int8`"
+            ) from exc
+        return cls(AutoModelForSequenceClassification.from_pretrained(str(directory), local_files_only=True))
+
+    def __call__(self, batch: Batch) -> np.ndarray:
+        tensors = {name: self.torch.from_numpy(getattr(batch, name))
+                   for name in ("input_ids", "attention_mask", "token_type_ids")}
+        with self.torch.inference_mode():
+            return self.model(**tensors).logits.double().numpy()
+
+
+def files_digest(directory: Path, names: Sequence[str]) -> str:
+    """sha256 over the named files (name and content), in the given order."""
+    digest = hashlib.sha256()
+    for name in names:
+        digest.update(name.encode() + b"\0")
+        with open(directory / name, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def _usable_cpus() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def _read_config(directory: Path) -> dict[str, Any]:
+    path = directory / CONFIG_FILE
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise JudgeError(f"no cross-encoder at {directory} ({path.name}: {exc.strerror}); {_MAKE_ONE}") from exc
+    except json.JSONDecodeError as exc:
+        raise JudgeError(f"{path} is not valid JSON ({exc}); {_MAKE_ONE}") from exc
+    if not isinstance(config, dict) or config.get("format") != FORMAT:
+        raise JudgeError(f"{path} is not a cross-encoder config (format {FORMAT!r}); {_MAKE_ONE}")
+    for key in ("max_length", "query_tokens", "stack"):
+        if key not in config:
+            raise JudgeError(f"{path} has no {key!r}; {_MAKE_ONE}")
+    return config
+
+
+def _scheme_of(config: dict[str, Any], wanted: LabelScheme | None) -> LabelScheme:
+    try:
+        scheme = get_scheme(config["scheme"], config.get("level"))
+    except (KeyError, TypeError, AttributeError, ReljudgeError) as exc:
+        raise JudgeError(f"the cross-encoder names no usable label scheme ({exc!r}); {_MAKE_ONE}") from exc
+    if config.get("labels") != list(scheme.labels):
+        raise JudgeError(f"the cross-encoder's labels do not match scheme {scheme.name!r}; {_MAKE_ONE}")
+    if wanted is not None:
+        if wanted.name != scheme.name or wanted.labels != scheme.labels:
+            raise JudgeError(f"the cross-encoder predicts scheme {scheme.name!r}, not {wanted.name!r}; "
+                             f"train one on {wanted.name} labels: {_MAKE_ONE}")
+        return wanted
+    return scheme
+
+
+def shipped_directory() -> Path:
+    """The default judge shipped with reljudge: fitted on the ESCI train split, ONNX int8."""
+    return Path(str(files("reljudge").joinpath("assets", "cross-encoder-esci")))
+
+
+@register("cross-encoder")
+def cross_encoder_judge(argument: str | None = None, **options: object) -> EncoderJudge:
+    """Build the judge from its spec argument: None (the shipped model) or a model directory.
+
+    Options: `scheme` (must match the model's) and `threads` (onnxruntime); others are ignored, so callers can
+    pass one set of options to any judge.
+    """
+    scheme = options.get("scheme")
+    expected = get_scheme(scheme) if isinstance(scheme, (str, LabelScheme)) else None
+    threads = options.get("threads")
+    threads = int(threads) if isinstance(threads, int) else None
+    if argument is None:
+        directory = shipped_directory()
+        if not (directory / CONFIG_FILE).exists():
+            raise JudgeError(f"the shipped cross-encoder is missing from {directory}; reinstall reljudge, or {_MAKE_ONE}")
+        return EncoderJudge(directory, scheme=expected, threads=threads)
+    return EncoderJudge(argument, location=argument, scheme=expected, threads=threads)

@@ -1,0 +1,69 @@
+"""`reljudge train --judge cross-encoder`, `reljudge export` and `reljudge judge --judge cross-encoder:DIR`."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from reljudge.cli.export import export
+
+EXAMPLE_PAIRS = Path(__file__).resolve().parents[2] / "examples" / "pairs.csv"
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+def reljudge(*args: str) -> subprocess.CompletedProcess:
+    done = subprocess.run([sys.executable, "-m", "reljudge.cli.main", *map(str, args)], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return done
+
+
+def run_export(*args: str):
+    app = typer.Typer()
+    app.command()(export)
+    return CliRunner().invoke(app, list(map(str, args)))
+
+
+def test_train_a_cross_encoder_then_judge_with_it(tiny_encoder_base, tmp_path):
+    model = tmp_path / "ce"
+    done = reljudge("train", "--judge", "cross-encoder", "--base", tiny_encoder_base, "--data", EXAMPLE_PAIRS,
+                    "--output", model, "--epochs", "1", "--batch-size", "8", "--folds", "2")
+    assert f"--judgecross-encoder:{model}" in "".join(done.stderr.split())  # rich wraps long lines
+    out = tmp_path / "j.csv"
+    reljudge("judge", EXAMPLE_PAIRS, "--judge", f"cross-encoder:{model}", "--output", out, "--no-store")
+    frame = pd.read_csv(out)
+    assert len(frame) == 28 and frame["judge"].str.startswith(f"cross-encoder:{model}@").all()
+    assert set(frame["label"]) <= {"E", "S", "C", "I"}
+
+
+def test_export_int8_prints_the_agreement_check_and_writes_a_loadable_judge(tiny_cross_encoder, tmp_path):
+    output = tmp_path / "fast"
+    held_out = tmp_path / "held_out.csv"
+    pd.read_csv(EXAMPLE_PAIRS).assign(split="valid").to_csv(held_out, index=False)
+    result = run_export(tiny_cross_encoder, "--onnx", "--int8", "--output", output, "--data", held_out,
+                        "--min-agreement", "0")
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "check on 28 valid pairs" in text and "labels agree with torch on" in text
+    config = json.loads((output / "reljudge.json").read_text())
+    assert config["export"]["int8"] and config["export"]["check"]["n_pairs"] == 28
+    assert (output / "model.onnx").exists() and not (output / "model.safetensors").exists()
+
+
+def test_export_without_a_valid_split_says_how_to_check(tiny_cross_encoder, tmp_path):
+    result = run_export(tiny_cross_encoder, "--onnx", "--output", tmp_path / "fp32", "--min-agreement", "0")
+    assert result.exit_code == 0 and "has no 'valid' split; pass --data PAIRS" in " ".join(result.output.split())
+
+
+def test_export_refuses_what_it_cannot_do(tiny_cross_encoder_onnx, tmp_path):
+    assert run_export(tiny_cross_encoder_onnx, "--int8").exit_code == 2  # no format named
+    refused = run_export(tiny_cross_encoder_onnx, "--onnx", "--output", tmp_path / "x")
+    assert refused.exit_code == 2 and "already an ONNX judge" in refused.output
