@@ -8,6 +8,10 @@ from typing import Annotated, Optional
 
 import typer
 
+from reljudge.cli.api_options import (
+    ApiKeyEnv, BaseUrl, Concurrency, Examples, MaxRetries, MaxTokens, PriceIn, PriceOut, RetryUnscored, Rpm, Shots,
+    Temperature, Template, Timeout, TopLogprobs, Tpm, api_judge_options,
+)
 from reljudge.cli.options import (
     BatchSize, Columns, Layout, Level, MeanRuleOpt, NoStore, Products, Scheme, SkipInvalid, SmallVersion, Split,
     StorePath, reports_errors,
@@ -43,6 +47,22 @@ def evaluate(
     store: StorePath = None,
     no_store: NoStore = False,
     batch_size: BatchSize = 64,
+    base_url: BaseUrl = None,
+    api_key_env: ApiKeyEnv = None,
+    template: Template = None,
+    examples: Examples = None,
+    shots: Shots = None,
+    concurrency: Concurrency = 8,
+    rpm: Rpm = None,
+    tpm: Tpm = None,
+    timeout: Timeout = 60.0,
+    max_retries: MaxRetries = 5,
+    temperature: Temperature = 0.0,
+    max_tokens: MaxTokens = 8,
+    top_logprobs: TopLogprobs = 20,
+    price_in: PriceIn = None,
+    price_out: PriceOut = None,
+    retry_unscored: RetryUnscored = False,
 ) -> None:
     """Judge PAIRS (or read --judgments) and compare with the human labels: alpha, accuracy, macro-F1, confusion."""
     from rich.console import Console
@@ -70,13 +90,18 @@ def evaluate(
     else:
         from reljudge.infer.batch import judge_pairs, to_frame
 
-        the_judge, the_scheme = open_judge(judge_spec, scheme, level)
+        judge_options = api_judge_options(
+            judge_spec, progress=not as_json, base_url=base_url, api_key_env=api_key_env, template=template,
+            examples=examples, shots=shots, concurrency=concurrency, rpm=rpm, tpm=tpm, timeout=timeout,
+            max_retries=max_retries, temperature=temperature, max_tokens=max_tokens, top_logprobs=top_logprobs,
+            price_in=price_in, price_out=price_out)
+        the_judge, the_scheme = open_judge(judge_spec, scheme, level, **judge_options)
         read = load_pairs(pairs, the_scheme, **read_options)
         long_form = read_annotations(annotations, scheme=the_scheme) if annotations else None
         with record_inputs(read, the_scheme, store, no_store, annotations=long_form,
                            annotations_source=str(annotations)) as the_store:
             run = judge_pairs(read.pairs, the_judge, store=the_store, input_name=str(pairs), batch_size=batch_size,
-                              progress=not as_json)
+                              progress=not as_json, retry_unscored=retry_unscored)
         judged = to_frame(read.pairs, run.judgments, the_scheme)
 
     human = None

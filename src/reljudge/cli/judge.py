@@ -7,6 +7,10 @@ from typing import Annotated, Optional
 
 import typer
 
+from reljudge.cli.api_options import (
+    ApiKeyEnv, BaseUrl, Concurrency, Examples, MaxRetries, MaxTokens, PriceIn, PriceOut, RetryUnscored, Rpm, Shots,
+    Temperature, Template, Timeout, TopLogprobs, Tpm, api_judge_options,
+)
 from reljudge.cli.options import (
     BatchSize, Columns, Layout, Level, MeanRuleOpt, NoStore, Products, Scheme, SkipInvalid, SmallVersion, Split,
     StorePath, reports_errors,
@@ -52,6 +56,22 @@ def judge(
     ray_address: Annotated[Optional[str], typer.Option(
         "--ray-address", help="--engine ray: join this cluster ('auto' on a node of it, or HEAD:6379) instead "
                               "of starting a local Ray.")] = None,
+    base_url: BaseUrl = None,
+    api_key_env: ApiKeyEnv = None,
+    template: Template = None,
+    examples: Examples = None,
+    shots: Shots = None,
+    concurrency: Concurrency = 8,
+    rpm: Rpm = None,
+    tpm: Tpm = None,
+    timeout: Timeout = 60.0,
+    max_retries: MaxRetries = 5,
+    temperature: Temperature = 0.0,
+    max_tokens: MaxTokens = 8,
+    top_logprobs: TopLogprobs = 20,
+    price_in: PriceIn = None,
+    price_out: PriceOut = None,
+    retry_unscored: RetryUnscored = False,
 ) -> None:
     """Label every query-product pair of PAIRS and write one judgment per pair to OUT."""
     from reljudge.cli.session import open_judge
@@ -60,7 +80,14 @@ def judge(
 
     if engine not in ENGINES:
         raise ReljudgeError(f"unknown engine {engine!r}: use {' or '.join(ENGINES)}")
-    the_judge, the_scheme = open_judge(judge_spec, scheme, level)
+    if retry_unscored and engine != "local":
+        raise ReljudgeError("--retry-unscored works with --engine local")
+    judge_options = api_judge_options(
+        judge_spec, progress=True, base_url=base_url, api_key_env=api_key_env, template=template,
+        examples=examples, shots=shots, concurrency=concurrency, rpm=rpm, tpm=tpm, timeout=timeout,
+        max_retries=max_retries, temperature=temperature, max_tokens=max_tokens, top_logprobs=top_logprobs,
+        price_in=price_in, price_out=price_out)
+    the_judge, the_scheme = open_judge(judge_spec, scheme, level, **judge_options)
     options = dict(scheme=the_scheme, layout=layout, columns=columns, products=products, split=split,
                    small_version=small_version, mean_rule=mean_rule, skip_invalid=skip_invalid)
     if is_directory_output(output):
@@ -69,16 +96,18 @@ def judge(
                                 f"for --format {fmt}")
         _into_directory(pairs, output, the_judge, options, store=store, no_store=no_store, batch_size=batch_size,
                         chunk_size=chunk_size, overwrite=overwrite, sort_by_query=sort_by_query, engine=engine,
-                        workers=workers, ray_address=ray_address, scheme_given=scheme is not None)
+                        workers=workers, ray_address=ray_address, scheme_given=scheme is not None,
+                        retry_unscored=retry_unscored)
     else:
         if engine != "local":
             raise ReljudgeError(f"--engine {engine} writes a directory of shards: give --output a name without a "
                                 "file suffix")
-        _into_file(pairs, output, fmt, the_judge, options, store=store, no_store=no_store, batch_size=batch_size)
+        _into_file(pairs, output, fmt, the_judge, options, store=store, no_store=no_store, batch_size=batch_size,
+                   retry_unscored=retry_unscored)
 
 
 def _into_file(pairs: Path, output: Path, fmt: str | None, the_judge, options: dict, *, store: Path | None,
-               no_store: bool, batch_size: int) -> None:
+               no_store: bool, batch_size: int, retry_unscored: bool) -> None:
     """Read the whole input, judge it, write one file (the small-input path)."""
     from rich.console import Console
 
@@ -92,21 +121,33 @@ def _into_file(pairs: Path, output: Path, fmt: str | None, the_judge, options: d
     read = load_pairs(pairs, **options, rejected_path=rejected_beside(output))
     with record_inputs(read, the_scheme, store, no_store) as the_store:
         run = judge_pairs(read.pairs, the_judge, store=the_store, input_name=str(pairs), batch_size=batch_size,
-                          progress=True)
+                          progress=True, retry_unscored=retry_unscored)
     frame = to_frame(read.pairs, run.judgments, the_scheme)
     written = write_judgments(output, frame, scheme=the_scheme, fmt=fmt)
     counts = frame["label"].value_counts()
     spread = "  ".join(f"{label} {int(counts.get(label, 0))}" for label in the_scheme.labels)
     Console(stderr=True).print(
         f"judged {len(frame)} pairs with {the_judge.spec} ({run.n_cached} from the store, {run.n_judged} judged, "
-        f"{run.seconds:.1f}s)\nlabels: {spread}\nwrote {written}",
+        f"{run.seconds:.1f}s)\nlabels: {spread}{_unscored(int(frame['label'].isna().sum()))}{_usage(the_judge)}"
+        f"\nwrote {written}",
         highlight=False,
     )
 
 
+def _unscored(count: int) -> str:
+    return f"\nunscored: {count} (reasons in the output's reason column; --retry-unscored asks again)" if count else ""
+
+
+def _usage(the_judge) -> str:
+    """What an API judge's requests cost, when the judge counts it."""
+    usage = getattr(the_judge, "usage", None)
+    return f"\napi: {usage.describe()}" if usage is not None and usage.requests else ""
+
+
 def _into_directory(pairs: Path, output: Path, the_judge, options: dict, *, store: Path | None, no_store: bool,
                     batch_size: int, chunk_size: int, overwrite: bool, sort_by_query: bool, engine: str,
-                    workers: int | None, ray_address: str | None, scheme_given: bool) -> None:
+                    workers: int | None, ray_address: str | None, scheme_given: bool,
+                    retry_unscored: bool) -> None:
     """Stream the input into shards, resuming an earlier run of the same job."""
     import contextlib
 
@@ -133,7 +174,7 @@ def _into_directory(pairs: Path, output: Path, the_judge, options: dict, *, stor
                                      batch_size=batch_size, load_options=load_options)
         run = judge_to_shards(pairs, the_judge, output, options=options, store=the_store, chunk_size=chunk_size,
                               batch_size=batch_size, overwrite=overwrite, progress=True, engine=make_engine,
-                              sort_by_query=sort_by_query)
+                              sort_by_query=sort_by_query, retry_unscored=retry_unscored)
     spread = "  ".join(f"{label} {run.labels.get(label, 0)}" for label in options["scheme"].labels)
     earlier = f"; {run.resumed} shards from an earlier run" if run.resumed else ""
     rate = f", {run.pairs_per_second:,.0f} pairs/s" if run.judged_shards else ""
@@ -141,5 +182,6 @@ def _into_directory(pairs: Path, output: Path, the_judge, options: dict, *, stor
         console.print(f"[yellow]skipped {run.rejected} invalid row(s)[/]; reasons in {output / REJECTED}")
     console.print(
         f"judged {run.pairs} pairs with {the_judge.spec} into {run.judged_shards + run.resumed} shards{earlier} "
-        f"({run.n_cached} from the store, {run.n_judged} judged, {run.seconds:.1f}s{rate})\nlabels: {spread}\n"
+        f"({run.n_cached} from the store, {run.n_judged} judged, {run.seconds:.1f}s{rate})\nlabels: {spread}"
+        f"{_unscored(run.pairs - sum(run.labels.values()))}{_usage(the_judge)}\n"
         f"wrote {output} (manifest {output / MANIFEST})")

@@ -14,10 +14,13 @@ from reljudge.labels import LabelScheme, get_scheme
 from reljudge.store import Store
 
 
-def open_judge(spec: str, scheme: str | None, level: str | None) -> tuple[Judge, LabelScheme]:
-    """Load the judge; its scheme is the one used unless --scheme names another (then the judge must agree)."""
+def open_judge(spec: str, scheme: str | None, level: str | None, **options: object) -> tuple[Judge, LabelScheme]:
+    """Load the judge; its scheme is the one used unless --scheme names another (then the judge must agree).
+
+    `options` go to the judge's factory (the API judge's --base-url, --concurrency ...; see cli/api_options.py).
+    """
     wanted = get_scheme(scheme) if scheme else None
-    judge = load_judge(spec, scheme=wanted) if wanted else load_judge(spec)
+    judge = load_judge(spec, scheme=wanted, **options) if wanted else load_judge(spec, **options)
     the_scheme = wanted or judge.scheme
     return judge, (the_scheme.with_level(level) if level else the_scheme)
 

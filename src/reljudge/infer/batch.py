@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from reljudge.errors import ReljudgeError
 from reljudge.infer.progress import Progress
 from reljudge.judges.base import Judge, judgments
 from reljudge.labels import LabelScheme
@@ -74,11 +75,17 @@ def contexts(judge: Judge, pairs: Sequence[Pair]) -> list[str]:
     return [digest[p.query_id] for p in pairs]
 
 
-def lookup(judge: Judge, pairs: Sequence[Pair], store: Store | None) -> Lookup:
-    """Find the store's judgments of `pairs` by this judge spec, and what is left to judge."""
+def lookup(judge: Judge, pairs: Sequence[Pair], store: Store | None, retry_unscored: bool = False) -> Lookup:
+    """Find the store's judgments of `pairs` by this judge spec, and what is left to judge.
+
+    An unscored judgment (an API reply that could not be parsed) is reused like any other, so a finished job sends
+    no request again; `retry_unscored` judges those pairs anew instead.
+    """
     ctx = contexts(judge, pairs)
     keys = [(p.pair_hash, c) for p, c in zip(pairs, ctx)]
     cached = store.cached(judge.spec, keys) if store else {}
+    if retry_unscored:
+        cached = {key: j for key, j in cached.items() if j.label is not None}
     missing = [i for i, key in enumerate(keys) if key not in cached]
     if judge.uses_query_group:
         stale = {pairs[i].query_id for i in missing}
@@ -133,6 +140,7 @@ def judge_pairs(
     chunk_size: int = 2048,
     progress: bool = False,
     run_id: str | None = None,
+    retry_unscored: bool = False,
 ) -> JudgeRun:
     """Judge every pair, reusing the store's judgments of the same judge spec (and context) where they exist.
 
@@ -142,19 +150,34 @@ def judge_pairs(
         store: the store whose cache is read and written, or None.
         input_name: the input, as the store's run records it.
         batch_size: pairs per forward pass.
-        chunk_size: pairs judged between two commits to the store.
+        chunk_size: pairs judged between two commits to the store (at most the judge's `commit_size`, if it has
+            one: an API judge's replies cost money, so a kill should lose few of them).
         progress: show a progress bar on a terminal.
         run_id: record the judgments under this store run, which the caller started and will finish; None starts
             and finishes a run of its own.
+        retry_unscored: judge again the pairs the store holds as unscored.
+
+    Raises:
+        ReljudgeError: the judge failed for good (an API server that cannot be reached); what was judged before,
+            including the part of the chunk in hand that the error hands back (`exc.judgments`), is saved first.
     """
     started = time.perf_counter()
-    found = lookup(judge, pairs, store)
+    chunk_size = min(chunk_size, getattr(judge, "commit_size", chunk_size))
+    found = lookup(judge, pairs, store, retry_unscored)
     own_run = store is not None and run_id is None
     if own_run:
         run_id = store.start_run(judge.spec, input_name)
     with Progress(progress, len(found.todo)) as bar:
         for chunk in _chunks(judge, pairs, found.todo, chunk_size):
-            new = judgments(judge, [pairs[i] for i in chunk], batch_size=batch_size)
+            try:
+                new = judgments(judge, [pairs[i] for i in chunk], batch_size=batch_size)
+            except ReljudgeError as exc:
+                kept = [(i, j) for i, j in zip(chunk, getattr(exc, "judgments", None) or []) if j is not None]
+                save(found, [i for i, _ in kept], [j for _, j in kept], store=store, run_id=run_id,
+                     scheme=judge.scheme.name)
+                if own_run:
+                    store.finish_run(run_id, n_pairs=len(pairs), n_cached=found.n_cached, status="failed")
+                raise
             save(found, chunk, new, store=store, run_id=run_id, scheme=judge.scheme.name)
             bar.advance(len(chunk))
     seconds = time.perf_counter() - started

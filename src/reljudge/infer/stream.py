@@ -65,13 +65,13 @@ class ShardRun:
 
 
 def local_engine(judge: Judge, *, store: Store | None, run_id: str | None, batch_size: int = 64,
-                 commit_size: int = 2048) -> Engine:
+                 commit_size: int = 2048, retry_unscored: bool = False) -> Engine:
     """Judge chunks one after the other in this process, committing to the store every `commit_size` pairs."""
 
     def run(chunks: Iterator[Chunk]) -> Iterator[tuple[Chunk, JudgeRun]]:
         for chunk in chunks:
             yield chunk, judge_pairs(chunk.pairs, judge, store=store, run_id=run_id, batch_size=batch_size,
-                                     chunk_size=commit_size)
+                                     chunk_size=commit_size, retry_unscored=retry_unscored)
 
     return run
 
@@ -79,7 +79,8 @@ def local_engine(judge: Judge, *, store: Store | None, run_id: str | None, batch
 def judge_to_shards(path: str | Path, judge: Judge, out: str | Path, *, options: dict[str, Any],
                     store: Store | None = None, chunk_size: int = DEFAULT_CHUNK_SIZE, batch_size: int = 64,
                     overwrite: bool = False, progress: bool = False,
-                    engine: Callable[[str | None], Engine] | None = None, sort_by_query: bool = False) -> ShardRun:
+                    engine: Callable[[str | None], Engine] | None = None, sort_by_query: bool = False,
+                    retry_unscored: bool = False) -> ShardRun:
     """Judge every pair of `path` into shards under `out`, resuming what an earlier run of the same job left.
 
     Args:
@@ -96,6 +97,8 @@ def judge_to_shards(path: str | Path, judge: Judge, out: str | Path, *, options:
         engine: ``engine(run_id) -> Engine``; None judges in this process (`local_engine`).
         sort_by_query: first sort the input by query out of core (io/sort.py) into `out`, for a group judge
             whose input is not grouped by query; the sorted copy is kept until the job is done.
+        retry_unscored: judge again the pairs the store holds as unscored (the local engine; with `overwrite`,
+            since finished shards are not judged again).
 
     Returns:
         What was done, with label counts over all shards.
@@ -122,7 +125,8 @@ def judge_to_shards(path: str | Path, judge: Judge, out: str | Path, *, options:
     else:
         stream = PairStream(path, rows=chunk_size, **options)
     run_id = store.start_run(judge.spec, str(path)) if store else None
-    engine_run = engine(run_id) if engine else local_engine(judge, store=store, run_id=run_id, batch_size=batch_size)
+    engine_run = engine(run_id) if engine else local_engine(judge, store=store, run_id=run_id, batch_size=batch_size,
+                                                            retry_unscored=retry_unscored)
     mapping = stream.reader.mapping
     chunks = work_chunks(iter(stream), by_query=judge.uses_query_group, source=str(path),
                          field_name=mapping.get("query_id", mapping["query"]))
