@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import pandas as pd
 
 from reljudge.errors import InputError
 
@@ -52,3 +55,19 @@ def require(file: str, mapping: Mapping[str, str], fields: Iterable[str], defaul
             wanted = " or ".join(repr(c) for c in defaults[field])
             raise InputError(file, f"missing column {wanted} (columns present: {', '.join(present)}); "
                                    f"map another column with --columns {field}=NAME", field=defaults[field][0])
+
+
+def canonical_table(path: Path, defaults: Mapping[str, tuple[str, ...]]) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Read a table whose every field in `defaults` is required, renamed to the canonical names.
+
+    Returns:
+        The frame with exactly the canonical columns, and canonical field -> source column (for error messages).
+    """
+    from reljudge.io.tables import read_table
+
+    source = str(path)
+    frame = read_table(path)
+    mapping = map_columns(source, frame.columns, defaults)
+    require(source, mapping, list(defaults), defaults, frame.columns)
+    frame = frame[[mapping[c] for c in defaults]].set_axis(list(defaults), axis=1)
+    return frame, {c: mapping[c] for c in defaults}

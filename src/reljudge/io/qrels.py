@@ -13,9 +13,9 @@ from pathlib import Path
 import pandas as pd
 
 from reljudge.errors import InputError
-from reljudge.io.columns import map_columns, require
+from reljudge.io.columns import canonical_table
 from reljudge.io.judgments import qrels_gains
-from reljudge.io.tables import ROW, TABLE_SUFFIXES, check_file, read_table
+from reljudge.io.tables import ROW, TABLE_SUFFIXES, check_file
 from reljudge.io.validate import RowErrors, blank, parse_labels
 from reljudge.labels import LabelScheme
 
@@ -43,11 +43,7 @@ def read_qrels(path: str | Path, *, scheme: LabelScheme) -> pd.DataFrame:
     source = str(path)
     path = Path(path)
     if path.suffix.lower() in TABLE_SUFFIXES:
-        frame = read_table(path)
-        mapping = map_columns(source, frame.columns, QRELS_COLUMNS)
-        require(source, mapping, list(QRELS_COLUMNS), QRELS_COLUMNS, frame.columns)
-        frame = frame[[mapping[c] for c in QRELS_COLUMNS]].set_axis(list(QRELS_COLUMNS), axis=1)
-        fields = dict(mapping)
+        frame, fields = canonical_table(path, QRELS_COLUMNS)
     else:
         frame = _read_trec_qrels(path, scheme)
         fields = {"query_id": "query_id", "product_id": "product_id", "label": "relevance"}

@@ -14,8 +14,8 @@ import pandas as pd
 
 from reljudge.errors import InputError
 from reljudge.io.atomic import atomic_path
-from reljudge.io.columns import map_columns, require
-from reljudge.io.tables import ROW, TABLE_SUFFIXES, check_file, read_table
+from reljudge.io.columns import canonical_table
+from reljudge.io.tables import ROW, TABLE_SUFFIXES, check_file
 from reljudge.io.validate import RowErrors, blank
 
 RUN_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -42,11 +42,7 @@ def read_run(path: str | Path) -> pd.DataFrame:
     source = str(path)
     path = Path(path)
     if path.suffix.lower() in TABLE_SUFFIXES:
-        frame = read_table(path)
-        mapping = map_columns(source, frame.columns, RUN_COLUMNS)
-        require(source, mapping, list(RUN_COLUMNS), RUN_COLUMNS, frame.columns)
-        frame = frame[[mapping[c] for c in RUN_COLUMNS]].set_axis(list(RUN_COLUMNS), axis=1)
-        fields = {c: mapping[c] for c in RUN_COLUMNS}
+        frame, fields = canonical_table(path, RUN_COLUMNS)
     else:
         frame = _read_trec(path)
         fields = {c: c for c in RUN_COLUMNS}
