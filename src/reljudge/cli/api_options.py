@@ -1,4 +1,5 @@
-"""The API judge's options, shared by `judge` and `evaluate`, and how they become the judge factory's options.
+"""The model judges' options (the API judge's, and the causal judge's --template and --precision), shared by
+`judge` and `evaluate`, and how they become the judge factory's options.
 
 Only typer is imported here (see options.py): the HTTP client is imported when an api:MODEL judge is loaded.
 """
@@ -25,7 +26,11 @@ ApiKeyEnv = Annotated[Optional[str], typer.Option(
 Template = Annotated[Optional[str], typer.Option(
     "--template", rich_help_panel=PANEL,
     help="A prompt template: esci-zero-shot, esci-few-shot, umbrela-0-3, graded-zero-shot, graded-few-shot, "
-         "binary-zero-shot (NAME or NAME.vN), or a template file. Default: the scheme's.")]
+         "binary-zero-shot, esci-causal (NAME or NAME.vN), or a template file. Default: the scheme's "
+         "(esci-causal for a zero-shot causal:BASE).")]
+Precision = Annotated[Optional[str], typer.Option(
+    "--precision", rich_help_panel="Causal LM judge (--judge causal[:DIR])",
+    help="auto (bf16 where the hardware computes it natively, else fp32), fp32, bf16 or int8.")]
 Examples = Annotated[Optional[Path], typer.Option(
     "--examples", rich_help_panel=PANEL,
     help="Labelled pairs to take few-shot examples from (use another split than the one judged).")]
@@ -64,19 +69,28 @@ DEFAULTS: dict[str, Any] = {"concurrency": 8, "timeout": 60.0, "max_retries": 5,
                             "max_tokens": 8, "top_logprobs": 20}
 
 
-def api_judge_options(spec: str, *, progress: bool, **given: Any) -> dict[str, Any]:
-    """The factory options for `spec` from the API flags: those set away from their defaults, plus `progress`
-    for an api judge. Shots default to 8 when --examples is given.
+#: The flags a causal judge takes (the rest are the API judge's).
+CAUSAL_FLAGS = {"template", "precision"}
+
+
+def model_judge_options(spec: str, *, progress: bool, **given: Any) -> dict[str, Any]:
+    """The factory options for `spec` from the model-judge flags: those set away from their defaults, plus
+    `progress` for an api judge. Shots default to 8 when --examples is given.
 
     Raises:
-        ReljudgeError: API flags given for a judge that is not api:MODEL.
+        ReljudgeError: flags given for a judge that does not take them.
     """
     chosen = {k: v for k, v in given.items() if v is not None and DEFAULTS.get(k) != v}
     if chosen.get("examples") is not None and "shots" not in chosen:
         chosen["shots"] = 8
-    if not spec.strip().startswith("api:") and not spec.strip() == "api":
-        if chosen:
-            flags = ", ".join("--" + k.replace("_", "-") for k in sorted(chosen))
-            raise ReljudgeError(f"{flags}: only for API judges (--judge api:MODEL), not {spec!r}")
-        return {}
-    return chosen | {"progress": progress}
+    name = spec.strip().partition(":")[0].partition("@")[0]
+    if name == "api":
+        if "precision" in chosen:
+            raise ReljudgeError(f"--precision: only for causal LM judges (--judge causal[:DIR]), not {spec!r}")
+        return chosen | {"progress": progress}
+    allowed = CAUSAL_FLAGS if name == "causal" else set()
+    refused = sorted(set(chosen) - allowed)
+    if refused:
+        flags = ", ".join("--" + k.replace("_", "-") for k in refused)
+        raise ReljudgeError(f"{flags}: only for API judges (--judge api:MODEL), not {spec!r}")
+    return chosen

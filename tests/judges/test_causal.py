@@ -1,0 +1,91 @@
+"""The causal LM judge on SmolLM2-135M-Instruct: one pass with a cached prefix equals the plain forward pass,
+labels that share first tokens are scored along their path, and the judge plugs into load_judge."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from reljudge.judges.base import load_judge
+from reljudge.judges.causal_prompt import CausalPrompt
+from reljudge.judges.causal_scoring import label_log_proba
+from reljudge.labels import get_scheme
+from reljudge.prompts.templates import load_template, parse_template
+from reljudge.records import Pair, Product
+
+PAIRS = [
+    Pair("electric kettle", Product("k1", "Acme 1.7L Electric Kettle, stainless steel", brand="Acme", color="silver")),
+    Pair("electric kettle", Product("k2", "Descaler tablets for kettles and coffee machines, 24 pack")),
+    Pair("running shoes men size 10", Product("s1", "Women's trail running shoe, size 7", brand="Trailco")),
+    Pair("aa batteries", Product("b1", "Duracell AA alkaline batteries, 20 count", brand="Duracell",
+                                 bullets="Long-lasting power for everyday devices")),
+]
+
+
+def _full_forward_scores(model, prompt, pair_ids):
+    """Reference: each label's answer log-probability from plain forward passes over prefix + pair + answer."""
+    import torch
+
+    scores = np.zeros((len(pair_ids), len(prompt.labels.ids)))
+    with torch.inference_mode():
+        for i, ids in enumerate(pair_ids):
+            for j, answer in enumerate(prompt.labels.ids):
+                # count the tokens up to the one that decides the label (the rest are forced)
+                decided = max(len(path) for path in prompt.labels.branches() if answer[: len(path)] == path) + 1
+                full = torch.tensor([prompt.prefix_ids + list(ids) + list(answer[:decided])])
+                log_p = torch.log_softmax(model(input_ids=full).logits[0].float(), dim=-1)
+                start = len(prompt.prefix_ids) + len(ids) - 1
+                scores[i, j] = sum(log_p[start + t, answer[t]].item() for t in range(decided))
+    return scores - np.logaddexp.reduce(scores, axis=1, keepdims=True)
+
+
+def test_cached_prefix_pass_equals_plain_forward(smollm2_model, smollm2_tokenizer):
+    prompt = CausalPrompt(smollm2_tokenizer, load_template("esci-causal"), get_scheme("esci"), max_length=224)
+    ids = prompt.pair_ids(PAIRS)
+    got = label_log_proba(smollm2_model, prompt, ids, batch_size=3)
+    np.testing.assert_allclose(got, _full_forward_scores(smollm2_model, prompt, ids), atol=2e-4)
+
+
+def test_labels_sharing_a_first_token_are_scored_along_their_path(smollm2_model, smollm2_tokenizer):
+    text = load_template("esci-causal").user
+    template = parse_template("schemes: esci\nanswers: E=Exact, S=Exotic, C=Complement, I=Irrelevant\n[user]\n"
+                              + text, "shared-first-token", 1)
+    prompt = CausalPrompt(smollm2_tokenizer, template, get_scheme("esci"), max_length=224)
+    assert len(prompt.labels.branches()) == 2  # the root, and after the shared first token of Exact / Exotic
+    ids = prompt.pair_ids(PAIRS[:2])
+    got = label_log_proba(smollm2_model, prompt, ids, batch_size=4)
+    np.testing.assert_allclose(got, _full_forward_scores(smollm2_model, prompt, ids), atol=2e-4)
+
+
+def test_probabilities_do_not_depend_on_the_batch(smollm2_model, smollm2_tokenizer):
+    prompt = CausalPrompt(smollm2_tokenizer, load_template("esci-causal"), get_scheme("esci"), max_length=224)
+    ids = prompt.pair_ids(PAIRS)
+    one = label_log_proba(smollm2_model, prompt, ids, batch_size=1)
+    np.testing.assert_allclose(label_log_proba(smollm2_model, prompt, ids, batch_size=4), one, atol=2e-4)
+    np.testing.assert_allclose(label_log_proba(smollm2_model, prompt, ids[::-1], batch_size=2)[::-1], one, atol=2e-4)
+
+
+def test_zero_shot_base_through_load_judge(smollm2_base):
+    judge = load_judge("causal:smollm2-135m-instruct", precision="fp32")
+    proba = judge.predict_proba(PAIRS)
+    assert proba.shape == (4, 4)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert judge.spec.startswith("causal:smollm2-135m-instruct@")
+    assert load_judge(judge.spec, precision="fp32").spec == judge.spec
+    other = load_judge("causal:smollm2-135m-instruct", precision="fp32", template="esci-causal.v1")
+    assert other.spec == judge.spec
+
+
+def test_int8_precision_is_another_judge_close_to_fp32(smollm2_base):
+    fp32 = load_judge("causal:smollm2", precision="fp32")
+    int8 = load_judge("causal:smollm2", precision="int8")
+    assert int8.spec != fp32.spec
+    a, b = fp32.predict_proba(PAIRS), int8.predict_proba(PAIRS)
+    assert np.abs(a - b).max() < 0.2
+
+
+def test_shipped_adapter_is_the_causal_default(smollm2_base):
+    judge = load_judge("causal")
+    assert judge.config["training"]["n_pairs"] == 3392
+    proba = judge.predict_proba(PAIRS)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert judge.spec.startswith("causal@")
