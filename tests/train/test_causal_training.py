@@ -38,6 +38,7 @@ def test_adapter_and_config_are_written(trained):
     assert (directory / "adapter_model.safetensors").exists()
     config = json.loads((directory / "reljudge.json").read_text())
     assert config["base"].startswith("SmolLM2-135M-Instruct@")
+    assert json.loads((directory / "adapter_config.json").read_text())["base_model_name_or_path"] == config["base"]
     assert config["template"].startswith("esci-causal.v1#")
     assert config["training"]["n_pairs"] == 16 and config["training"]["hyperparameters"]["lora_r"] == 4
     assert len(config["training"]["history"]) == 1 and config["valid"]["n_pairs"] == 12

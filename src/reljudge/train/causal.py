@@ -178,9 +178,9 @@ def train_causal(
         logger.info("resuming from %s", resume)
         history.extend(_saved_history(output_dir))
     trainer.train(resume_from_checkpoint=resume)
-    model.peft_config["default"].base_model_name_or_path = resolved.identity  # not this machine's cache path
     model.save_pretrained(str(output_dir))
     (output_dir / "README.md").unlink(missing_ok=True)  # peft's empty model card
+    _name_base(output_dir / "adapter_config.json", resolved.identity)
 
     final = history[-1] if history else None
     config = {
@@ -261,6 +261,13 @@ def valid_report(scheme: LabelScheme, valid_pairs: Sequence[Pair], raw: np.ndarr
 
 
 _HISTORY = "history.json"
+
+
+def _name_base(adapter_config: Path, identity: str) -> None:
+    """Name the base by its identity in peft's adapter config, not by a path into this machine's cache."""
+    config = json.loads(adapter_config.read_text(encoding="utf-8"))
+    config["base_model_name_or_path"] = identity
+    adapter_config.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
 def _saved_history(directory: Path) -> list[dict[str, Any]]:
