@@ -8,6 +8,7 @@ process's.
     python bench/batch_speed.py            # 148,134 pairs: reljudge vs the pandas way; one kill -9 and resume
     python bench/batch_speed.py --ray      # also --engine ray (a local Ray with --workers 2)
     python bench/batch_speed.py --memory   # peak memory at 10,000 vs 1,000,000 pairs (about 40 minutes)
+    python bench/batch_speed.py --memory --ways store   # only the default way (store on)
 
 The pandas way is what a user would write without reljudge's streaming: read the whole file with pandas, build
 the pairs, call the judge's predict_proba on all of them, write one Parquet file.
@@ -140,19 +141,24 @@ def kill_and_resume(source: Path, out: Path, store: Path, uninterrupted: float) 
           f"{len(judged):,} rows, every pair_id once: {judged.is_unique}")
 
 
-def memory() -> None:
+def memory(ways: list[str]) -> None:
     big = repeated_homedepot(1_000_000)
     small = WORK / "homedepot-10000.parquet"
     if not small.exists():
         pd.read_parquet(big).head(10_000).to_parquet(small, index=False)
+    commands = {
+        "store": ("`reljudge judge` into shards, store on",
+                  lambda source: reljudge(source, fresh(WORK / "judged"), store=fresh(WORK / "store.duckdb"))),
+        "no-store": ("`reljudge judge` into shards, `--no-store`", lambda source: reljudge(source, fresh(WORK / "judged"))),
+        "pandas": ("pandas: read all, `predict_proba` on all, write",
+                   lambda source: [sys.executable, __file__, "--pandas-way", str(source), str(WORK / "pandas.parquet")]),
+    }
     print("| how | pairs | seconds | pairs/s | peak RSS (MiB) |\n|---|---|---|---|---|")
     for source, pairs in ((small, 10_000), (big, 1_000_000)):
-        took, peak = measure(reljudge(source, fresh(WORK / "judged"), store=fresh(WORK / "store.duckdb")))
-        print(row("`reljudge judge` into shards, store on", pairs, took, peak), flush=True)
-        took, peak = measure(reljudge(source, fresh(WORK / "judged")))
-        print(row("`reljudge judge` into shards, `--no-store`", pairs, took, peak), flush=True)
-        took, peak = measure([sys.executable, __file__, "--pandas-way", str(source), str(WORK / "pandas.parquet")])
-        print(row("pandas: read all, `predict_proba` on all, write", pairs, took, peak), flush=True)
+        for way in ways:
+            name, command = commands[way]
+            took, peak = measure(command(source))
+            print(row(name, pairs, took, peak), flush=True)
 
 
 def main() -> None:
@@ -160,6 +166,7 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=2 * 74_067, help="pairs in the speed comparison")
     parser.add_argument("--ray", action="store_true", help="also time --engine ray")
     parser.add_argument("--memory", action="store_true", help="peak memory at 10k vs 1M pairs instead")
+    parser.add_argument("--ways", default="store,no-store,pandas", help="with --memory: which of store,no-store,pandas")
     parser.add_argument("--pandas-way", nargs=2, metavar=("SOURCE", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.pandas_way:
@@ -167,7 +174,7 @@ def main() -> None:
         return
     if not HOMEDEPOT.exists():
         raise SystemExit(f"{HOMEDEPOT} is absent: this benchmark reads the shared Home Depot pairs")
-    memory() if args.memory else speed(args.pairs, args.ray)
+    memory(args.ways.split(",")) if args.memory else speed(args.pairs, args.ray)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
 import duckdb
+import pytest
 
+from reljudge.errors import ReljudgeError
 from reljudge.records import Judgment, Pair, Product
 from reljudge.store import MIGRATIONS, Store
 
@@ -55,3 +57,36 @@ def test_the_store_is_one_duckdb_file_other_tools_can_read(tmp_path):
     con = duckdb.connect(str(path), read_only=True)
     assert con.execute("SELECT label FROM human_labels").fetchall() == [("E",)]
     con.close()
+
+
+def test_judging_a_pair_again_replaces_its_judgment(tmp_path):
+    ps = pairs()
+    with Store(tmp_path / "s.duckdb") as store:
+        run = store.start_run("j@1", "input.csv")
+        store.save_judgments(run, "esci", [Judgment(ps[0].pair_hash, "j@1", "E", (0.7, 0.1, 0.1, 0.1))], [""])
+        store.save_judgments(run, "esci", [Judgment(ps[0].pair_hash, "j@1", "I", (0.1, 0.1, 0.1, 0.7))], [""])
+        store.save_judgments(run, "esci", [Judgment(ps[0].pair_hash, "j@1", "S", (0.1, 0.7, 0.1, 0.1))], ["ctx"])
+        assert store.info().judgments == 2
+        assert store.cached("j@1", [(ps[0].pair_hash, "")])[(ps[0].pair_hash, "")].label == "I"
+
+
+def test_a_first_schema_store_is_upgraded_with_its_rows(tmp_path):
+    path = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE schema_version (version INTEGER, applied TIMESTAMP)")
+    con.execute(MIGRATIONS[0])
+    con.execute("INSERT INTO schema_version VALUES (1, now())")
+    con.execute("INSERT INTO pairs (pair_hash, query) VALUES ('h1', 'dog bed')")
+    con.execute("INSERT INTO judgments (pair_hash, judge, context, label) VALUES ('h1', 'j@1', '', 'E')")
+    con.close()
+    with Store(path) as store:
+        assert store.schema_version == len(MIGRATIONS)
+        assert (store.info().pairs, store.info().judgments) == (1, 1)
+        assert store.con.execute("SELECT count(*) FROM duckdb_constraints() WHERE table_name = 'judgments'"
+                                 " AND constraint_type = 'PRIMARY KEY'").fetchall()[0][0] == 0
+
+
+def test_a_bad_memory_limit_is_named(tmp_path, monkeypatch):
+    monkeypatch.setenv("RELJUDGE_STORE_MEMORY", "lots")
+    with pytest.raises(ReljudgeError, match="RELJUDGE_STORE_MEMORY='lots'"):
+        Store(tmp_path / "s.duckdb")

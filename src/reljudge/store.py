@@ -6,13 +6,19 @@ does), so an old store file is upgraded in place when a newer reljudge opens it.
 Judgments are keyed by (pair hash, judge spec, context). The context is empty for judges that look at one pair at
 a time; for judges that use the other candidates of the query it is a hash of the query's candidate set, so a
 cached label is reused only when it was computed in the same company.
+
+The big tables (pairs, judgments) carry no primary key: DuckDB holds a key's index in memory, whole, so a store
+of millions of judgments would grow every run's memory with it. Keys are kept by the writes instead (insert what
+is absent, replace by delete-then-insert in one transaction), and the connection runs under a memory limit so
+its buffer cache stays flat too.
 """
 
 from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -23,6 +29,8 @@ from reljudge.errors import ReljudgeError
 from reljudge.records import Judgment, Pair
 
 STORE_ENV = "RELJUDGE_STORE"
+MEMORY_ENV = "RELJUDGE_STORE_MEMORY"
+DEFAULT_MEMORY_LIMIT = "256MB"
 
 MIGRATIONS: list[str] = [
     # 1: the first schema
@@ -45,6 +53,15 @@ MIGRATIONS: list[str] = [
         reason VARCHAR, raw VARCHAR, run_id VARCHAR, created TIMESTAMP,
         PRIMARY KEY (pair_hash, judge, context)
     );
+    """,
+    # 2: no primary-key indexes on the big tables (DuckDB cannot evict them from memory)
+    """
+    CREATE TABLE pairs_v2 AS SELECT * FROM pairs;
+    DROP TABLE pairs;
+    ALTER TABLE pairs_v2 RENAME TO pairs;
+    CREATE TABLE judgments_v2 AS SELECT * FROM judgments;
+    DROP TABLE judgments;
+    ALTER TABLE judgments_v2 RENAME TO judgments;
     """,
 ]
 
@@ -85,6 +102,12 @@ class Store:
             self.con = duckdb.connect(str(self.path))
         except duckdb.Error as exc:
             raise ReljudgeError(f"cannot open the store {self.path}: {exc} (choose another with --store)") from exc
+        memory_limit = os.environ.get(MEMORY_ENV, DEFAULT_MEMORY_LIMIT)
+        try:
+            self.con.execute(f"SET memory_limit = '{memory_limit}'")
+        except duckdb.Error as exc:
+            self.con.close()
+            raise ReljudgeError(f"{MEMORY_ENV}={memory_limit!r} is not a DuckDB memory limit: {exc}") from exc
         self._migrate()
 
     def __enter__(self) -> "Store":
@@ -108,10 +131,19 @@ class Store:
         self.con.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER, applied TIMESTAMP)")
         for version, sql in enumerate(MIGRATIONS, start=1):
             if version > self.schema_version:
-                self.con.execute("BEGIN")
-                self.con.execute(sql)
-                self.con.execute("INSERT INTO schema_version VALUES (?, ?)", [version, _now()])
-                self.con.execute("COMMIT")
+                with self._transaction():
+                    self.con.execute(sql)
+                    self.con.execute("INSERT INTO schema_version VALUES (?, ?)", [version, _now()])
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self.con.execute("BEGIN")
+        try:
+            yield
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        self.con.execute("COMMIT")
 
     def add_pairs(self, pairs: Sequence[Pair]) -> None:
         """Record pairs (idempotent: a pair already stored keeps its first record)."""
@@ -125,8 +157,9 @@ class Store:
         ).drop_duplicates("pair_hash")
         self.con.register("incoming_pairs", frame)
         self.con.execute(
-            "INSERT OR IGNORE INTO pairs SELECT pair_hash, query_id, query, product_id, title, description, bullets,"
-            " brand, color, category, locale, ? FROM incoming_pairs",
+            "INSERT INTO pairs SELECT pair_hash, query_id, query, product_id, title, description, bullets,"
+            " brand, color, category, locale, ? FROM incoming_pairs i"
+            " WHERE NOT EXISTS (SELECT 1 FROM pairs p WHERE p.pair_hash = i.pair_hash)",
             [_now()],
         )
         self.con.unregister("incoming_pairs")
@@ -194,11 +227,16 @@ class Store:
             }
         ).drop_duplicates(["pair_hash", "judge", "context"], keep="last")
         self.con.register("incoming_judgments", frame)
-        self.con.execute(
-            "INSERT OR REPLACE INTO judgments SELECT pair_hash, judge, context, ?, label, proba, reason, raw, ?, ?"
-            " FROM incoming_judgments",
-            [scheme, run_id, _now()],
-        )
+        with self._transaction():
+            self.con.execute(
+                "DELETE FROM judgments j USING incoming_judgments i"
+                " WHERE j.pair_hash = i.pair_hash AND j.judge = i.judge AND j.context = i.context"
+            )
+            self.con.execute(
+                "INSERT INTO judgments SELECT pair_hash, judge, context, ?, label, proba, reason, raw, ?, ?"
+                " FROM incoming_judgments",
+                [scheme, run_id, _now()],
+            )
         self.con.unregister("incoming_judgments")
 
     def info(self) -> StoreInfo:

@@ -107,3 +107,19 @@ def test_a_killed_job_resumes_without_asking_again_what_was_committed(fault_serv
     sent = server.requests
     resumed = reljudge(*args[3:])
     assert "16 from the store, 12 judged" in resumed.stderr and server.requests == sent + 12
+
+
+@pytest.mark.slow
+def test_ray_workers_load_the_judge_with_the_flags_the_driver_was_given(fault_server, tmp_path):
+    pytest.importorskip("ray.data", reason="Ray Data is not installed: pip install 'reljudge[ray]'")
+    server = fault_server(first_answers())
+    api = ["--judge", "api:stub", "--base-url", server.base_url, "--template", "esci-few-shot",
+           "--examples", EXAMPLE_PAIRS, "--shots", "4", "--temperature", "0.3", "--max-tokens", "4"]
+    local = reljudge("judge", EXAMPLE_PAIRS, "--output", tmp_path / "local.csv", "--no-store", *api)
+    reljudge("judge", EXAMPLE_PAIRS, "--output", tmp_path / "ray", "--no-store", "--engine", "ray", "--workers",
+             "1", *api, expect=0)
+    on_ray = pd.read_parquet(tmp_path / "ray").sort_values("pair_id").reset_index(drop=True)
+    expected = pd.read_csv(tmp_path / "local.csv").sort_values("pair_id").reset_index(drop=True)
+    assert "judged 28 pairs" in local.stderr
+    assert list(on_ray["judge"].unique()) == list(expected["judge"].unique())
+    assert list(on_ray["label"]) == list(expected["label"])

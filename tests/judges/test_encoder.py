@@ -51,7 +51,7 @@ def test_trained_judge_gives_a_distribution_per_pair(backend, pairs, tiny_cross_
     proba = judge.predict_proba(pairs)
     assert proba.shape == (len(pairs), 4)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
-    assert judge.uses_query_group and judge.labels == ("E", "S", "C", "I")
+    assert judge.uses_query_group and judge.scheme.labels == ("E", "S", "C", "I")
     assert judge.spec.startswith(f"cross-encoder:{directory}@")
     assert load_judge(judge.spec).spec == judge.spec  # the pinned spec loads the same model
 

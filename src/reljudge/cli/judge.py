@@ -95,9 +95,13 @@ def judge(
         if fmt not in (None, "parquet"):
             raise ReljudgeError(f"a directory output holds Parquet shards, not {fmt}: give OUT a file suffix "
                                 f"for --format {fmt}")
+        # what a Ray actor needs to load the very judge the driver loaded (its pinned spec checks it did)
+        load_options = {k: v for k, v in judge_options.items() if k != "progress"}
+        if scheme is not None:
+            load_options["scheme"] = the_scheme
         _into_directory(pairs, output, the_judge, options, store=store, no_store=no_store, batch_size=batch_size,
                         chunk_size=chunk_size, overwrite=overwrite, sort_by_query=sort_by_query, engine=engine,
-                        workers=workers, ray_address=ray_address, scheme_given=scheme is not None,
+                        workers=workers, ray_address=ray_address, load_options=load_options,
                         retry_unscored=retry_unscored)
     else:
         if engine != "local":
@@ -147,7 +151,7 @@ def _usage(the_judge) -> str:
 
 def _into_directory(pairs: Path, output: Path, the_judge, options: dict, *, store: Path | None, no_store: bool,
                     batch_size: int, chunk_size: int, overwrite: bool, sort_by_query: bool, engine: str,
-                    workers: int | None, ray_address: str | None, scheme_given: bool,
+                    workers: int | None, ray_address: str | None, load_options: dict,
                     retry_unscored: bool) -> None:
     """Stream the input into shards, resuming an earlier run of the same job."""
     import contextlib
@@ -170,7 +174,6 @@ def _into_directory(pairs: Path, output: Path, the_judge, options: dict, *, stor
         if engine == "ray":
             from reljudge.infer.distributed import ray_engine
 
-            load_options = {"scheme": options["scheme"]} if scheme_given else {}
             make_engine = ray_engine(the_judge, store=the_store, stack=stack, workers=workers, address=ray_address,
                                      batch_size=batch_size, load_options=load_options)
         run = judge_to_shards(pairs, the_judge, output, options=options, store=the_store, chunk_size=chunk_size,

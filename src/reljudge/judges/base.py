@@ -83,6 +83,12 @@ def parse_spec(spec: str) -> tuple[str, str | None]:
 _PIN = re.compile(r"@(?P<digest>[0-9a-f]{12})$")
 
 
+def pinned_spec(name: str, location: str | None, digest: str) -> str:
+    """"NAME@DIGEST" for the model shipped in the package, "NAME:LOCATION@DIGEST" for one loaded from LOCATION:
+    12 hex digits of the loaded files' hash, so two models never share a spec (see load_judge)."""
+    return f"{name if location is None else f'{name}:{location}'}@{digest[:12]}"
+
+
 def load_judge(spec: str, **options: object) -> Judge:
     """Build the judge a spec names; options go to its factory (e.g. scheme=...).
 

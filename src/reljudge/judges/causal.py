@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from reljudge.errors import JudgeError, ReljudgeError
-from reljudge.judges.base import register
+from reljudge.judges.base import pinned_spec, register
 from reljudge.judges.causal_model import choose_precision, device, load_causal_lm, resolve_base
 from reljudge.judges.causal_prompt import CausalPrompt
 from reljudge.judges.causal_scoring import label_log_proba
@@ -89,17 +89,12 @@ class CausalJudge:
                                    int(self.config["query_tokens"]))
         self.offsets = np.asarray(self.config["offsets"], dtype=float)
         self.model = load_causal_lm(base.directory, self.precision, adapter)
-        self._digest = hashlib.sha256(f"{content}\0{template_text.ident}\0{self.precision}".encode()).hexdigest()
+        self._digest = _digest(content, template_text.ident, self.precision)
 
     @property
     def spec(self) -> str:
         """"causal@DIGEST" (shipped) or "causal:SOURCE@DIGEST"."""
-        name = "causal" if self.location is None else f"causal:{self.location}"
-        return f"{name}@{self._digest[:12]}"
-
-    @property
-    def labels(self) -> tuple[str, ...]:
-        return self.scheme.labels
+        return pinned_spec("causal", self.location, self._digest)
 
     def predict_proba(self, pairs: Sequence[Pair], batch_size: int = 16) -> np.ndarray:
         """Probabilities over `scheme.labels`, (n, k); batch_size bounds the pairs in one forward pass."""
@@ -107,6 +102,17 @@ class CausalJudge:
             return np.zeros((0, self.scheme.k))
         log_proba = label_log_proba(self.model, self.prompt, self.prompt.pair_ids(pairs), batch_size, self.offsets)
         return np.exp(log_proba)
+
+
+def adapter_spec(directory: Path, location: str | None, precision: str = "auto") -> str:
+    """The spec CausalJudge(directory) reports, computed from the adapter's files without loading the model."""
+    content = _files_digest(directory, [CONFIG_FILE, *ADAPTER_FILES])
+    template = _read_config(directory)["template"]
+    return pinned_spec("causal", location, _digest(content, template, choose_precision(precision, device())))
+
+
+def _digest(content: str, template_ident: str, precision: str) -> str:
+    return hashlib.sha256(f"{content}\0{template_ident}\0{precision}".encode()).hexdigest()
 
 
 def _base_location(identity: str) -> str | None:

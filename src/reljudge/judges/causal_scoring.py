@@ -72,7 +72,7 @@ def label_log_proba(model: Any, prompt: CausalPrompt, pair_ids: Sequence[Sequenc
     rows = [(i, path) for i in range(len(pair_ids)) for path in branches]
     order = sorted(range(len(rows)), key=lambda r: len(pair_ids[rows[r][0]]) + len(rows[r][1]))
     next_token: dict[tuple[int, tuple[int, ...]], np.ndarray] = {}
-    pad = _pad_id(prompt.tokenizer)
+    pad = pad_id(prompt.tokenizer)
     with torch.inference_mode():
         prefix = prefix_states(model, prompt.prefix_ids)
         for start in range(0, len(order), batch_size):
@@ -99,7 +99,7 @@ def _label_scores(labels: LabelTokens, branches: Sequence[tuple[int, ...]],
     return out
 
 
-def _pad_id(tokenizer: Any) -> int:
+def pad_id(tokenizer: Any) -> int:
     """Padding only fills masked positions after a row's end, so any id does; the model's own where it has one."""
     for candidate in (tokenizer.pad_token_id, tokenizer.eos_token_id, 0):
         if candidate is not None:

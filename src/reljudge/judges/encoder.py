@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from reljudge.errors import JudgeError, ReljudgeError
-from reljudge.judges.base import register
+from reljudge.judges.base import pinned_spec, register
 from reljudge.judges.encoder_inputs import TOKENIZER_FILE, Batch, PairEncoder
 from reljudge.judges.lexical_features import FEATURE_NAMES, pair_features
 from reljudge.labels import LabelScheme, get_scheme
@@ -98,12 +98,7 @@ class EncoderJudge:
     @property
     def spec(self) -> str:
         """"cross-encoder@DIGEST" (shipped) or "cross-encoder:DIR@DIGEST"; DIGEST pins the files it loaded."""
-        name = "cross-encoder" if self.location is None else f"cross-encoder:{self.location}"
-        return f"{name}@{self._digest[:12]}"
-
-    @property
-    def labels(self) -> tuple[str, ...]:
-        return self.scheme.labels
+        return pinned_spec("cross-encoder", self.location, self._digest)
 
     def predict_proba(self, pairs: Sequence[Pair], batch_size: int = 64) -> np.ndarray:
         """Probabilities over `scheme.labels`, shape (n, k), rows summing to 1.

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from reljudge.errors import JudgeError, ReljudgeError
-from reljudge.judges.base import register
+from reljudge.judges.base import pinned_spec, register
 from reljudge.judges.lexical_features import FEATURE_NAMES, pair_features
 from reljudge.labels import LabelScheme, get_scheme
 from reljudge.records import Pair
@@ -97,12 +97,7 @@ class LexicalJudge:
         DIGEST is the first 12 hex digits of the sha256 of model.json (as `save` writes it), so two models never
         share a spec and a stored spec pins the exact model.
         """
-        name = "lexical" if self.location is None else f"lexical:{self.location}"
-        return f"{name}@{self._digest[:12]}"
-
-    @property
-    def labels(self) -> tuple[str, ...]:
-        return self.scheme.labels
+        return pinned_spec("lexical", self.location, self._digest)
 
     def predict_proba(self, pairs: Sequence[Pair], batch_size: int = 64) -> np.ndarray:
         """Probabilities over `scheme.labels`, shape (n, k), each row summing to 1.

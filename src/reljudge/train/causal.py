@@ -31,15 +31,15 @@ from typing import Any
 import numpy as np
 
 from reljudge.errors import JudgeError
-from reljudge.judges.causal import CONFIG_FILE, FORMAT, CausalJudge
+from reljudge.judges.causal import CONFIG_FILE, FORMAT, adapter_spec
 from reljudge.judges.causal_model import choose_precision, device, load_causal_lm, resolve_base
 from reljudge.judges.causal_prompt import CausalPrompt
-from reljudge.judges.causal_scoring import _pad_id, label_log_proba, logits_after_prefix, prefix_states
+from reljudge.judges.causal_scoring import pad_id, label_log_proba, logits_after_prefix, prefix_states
 from reljudge.labels import LabelScheme, get_scheme
 from reljudge.prompts.templates import load_template
 from reljudge.records import Pair
 from reljudge.train.encoder import class_weights
-from reljudge.train.lexical import _label_indices, agreement_figures, data_summary, prior_offsets
+from reljudge.train.lexical import label_indices, agreement_figures, data_summary, prior_offsets
 
 logger = logging.getLogger(__name__)
 
@@ -103,7 +103,7 @@ def train_causal(
     if unknown:
         raise JudgeError(f"unknown causal-LM hyperparameters {sorted(unknown)} (known: {', '.join(DEFAULTS)})")
     params = {**DEFAULTS, **hyperparameters}
-    y = _label_indices(pairs, scheme, "training data")
+    y = label_indices(pairs, scheme, "training data")
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     transformers.set_seed(seed)
@@ -131,7 +131,7 @@ def train_causal(
     ids = prompt.pair_ids(pairs)
     rows = [{"ids": list(x) + list(prompt.labels.ids[label]), "prompt_length": len(x), "weight": float(weights[label])}
             for x, label in zip(ids, y)]
-    pad = _pad_id(tokenizer)
+    pad = pad_id(tokenizer)
     valid_ids = prompt.pair_ids(valid_pairs) if valid_pairs else []
     target = np.bincount(y, minlength=scheme.k) / len(y)
     history: list[dict[str, Any]] = []
@@ -208,8 +208,7 @@ def train_causal(
     }
     (output_dir / CONFIG_FILE).write_text(json.dumps(config, indent=1) + "\n", encoding="utf-8")
     (output_dir / _HISTORY).unlink(missing_ok=True)
-    judge = CausalJudge(output_dir, location=str(output_dir))
-    return {"spec": judge.spec, "path": str(output_dir), "scheme": scheme.name, "n_pairs": len(pairs),
+    return {"spec": adapter_spec(output_dir, str(output_dir)), "path": str(output_dir), "scheme": scheme.name, "n_pairs": len(pairs),
             "valid": config["valid"], "epochs": [{k: h[k] for k in ("epoch", "alpha", "macro_f1")} for h in history],
             "resumed_from": resume}
 

@@ -36,7 +36,7 @@ from reljudge.judges.encoder_inputs import TOKENIZER_FILE, PairEncoder
 from reljudge.judges.lexical_features import FEATURE_NAMES, pair_features
 from reljudge.labels import LabelScheme, get_scheme
 from reljudge.records import Pair, query_key
-from reljudge.train.lexical import _label_indices, agreement_figures, data_summary, fit_linear
+from reljudge.train.lexical import label_indices, agreement_figures, data_summary, fit_linear
 
 logger = logging.getLogger(__name__)
 
@@ -107,7 +107,7 @@ def train_cross_encoder(
         raise JudgeError(f"unknown cross-encoder hyperparameters {sorted(unknown)} (known: {', '.join(DEFAULTS)})")
     params = {**DEFAULTS, **hyperparameters}
     base_dir = Path(base) if base else default_base()
-    y = _label_indices(pairs, scheme, "training data")
+    y = label_indices(pairs, scheme, "training data")
     if len(np.unique(y)) < 2:
         raise JudgeError("the cross-encoder needs at least two distinct labels to learn from")
     fold_of = query_folds(pairs, params["folds"], seed)

@@ -57,7 +57,7 @@ def fit_lexical(
     if unknown:
         raise JudgeError(f"unknown lexical hyperparameters {sorted(unknown)} (known: {', '.join(DEFAULTS)})")
     params = {**DEFAULTS, **hyperparameters}
-    y = _label_indices(train_pairs, scheme, "training data")
+    y = label_indices(train_pairs, scheme, "training data")
     present = np.unique(y)
     if len(present) < 2:
         raise JudgeError(f"the lexical judge needs at least two distinct labels to learn from, got {len(present)}")
@@ -145,7 +145,7 @@ def evaluate(judge: LexicalJudge, pairs: Sequence[Pair]) -> dict[str, Any]:
     """The judge's argmax labels on labelled pairs, scored by `agreement_figures`."""
     labels = judge.scheme.labels
     predicted = [labels[i] for i in judge.predict_proba(pairs).argmax(axis=1)]
-    truth = [labels[i] for i in _label_indices(pairs, judge.scheme, "evaluation data")]
+    truth = [labels[i] for i in label_indices(pairs, judge.scheme, "evaluation data")]
     return agreement_figures(judge.scheme, truth, predicted)
 
 
@@ -219,12 +219,12 @@ def training_digest(pairs: Sequence[Pair]) -> str:
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
 
-def _label_indices(pairs: Sequence[Pair], scheme: LabelScheme, what: str) -> np.ndarray:
+def label_indices(pairs: Sequence[Pair], scheme: LabelScheme, what: str) -> np.ndarray:
     """Each pair's label as an index into the scheme; `what` names the pairs in the error for an unlabelled one."""
     indices = []
     for i, pair in enumerate(pairs):
         if pair.label is None:
-            raise InputError(what, "the pair has no label; the lexical judge needs labelled pairs here",
+            raise InputError(what, "the pair has no label; training and evaluation need labelled pairs",
                              row=i + 1, field="label")
         indices.append(scheme.index(scheme.parse(pair.label)))
     return np.array(indices, dtype=int)
