@@ -7,7 +7,7 @@ Judgments are keyed by (pair hash, judge spec, context). The context is empty fo
 a time; for judges that use the other candidates of the query it is a hash of the query's candidate set, so a
 cached label is reused only when it was computed in the same company.
 
-The big tables (pairs, judgments) carry no primary key: DuckDB holds a key's index in memory, whole, so a store
+The big tables (pairs, human labels, judgments) carry no primary key: DuckDB holds a key's index in memory, whole, so a store
 of millions of judgments would grow every run's memory with it. Keys are kept by the writes instead (insert what
 is absent, replace by delete-then-insert in one transaction), and the connection runs under a memory limit so
 its buffer cache stays flat too.
@@ -56,6 +56,9 @@ MIGRATIONS: list[str] = [
     """,
     # 2: no primary-key indexes on the big tables (DuckDB cannot evict them from memory)
     """
+    CREATE TABLE human_labels_v2 AS SELECT * FROM human_labels;
+    DROP TABLE human_labels;
+    ALTER TABLE human_labels_v2 RENAME TO human_labels;
     CREATE TABLE pairs_v2 AS SELECT * FROM pairs;
     DROP TABLE pairs;
     ALTER TABLE pairs_v2 RENAME TO pairs;
@@ -172,10 +175,16 @@ class Store:
         if frame.empty:
             return 0
         self.con.register("incoming_labels", frame)
-        self.con.execute(
-            "INSERT OR REPLACE INTO human_labels SELECT pair_hash, ?, annotator, ?, label, ? FROM incoming_labels",
-            [source, scheme, _now()],
-        )
+        with self._transaction():
+            self.con.execute(
+                "DELETE FROM human_labels h USING incoming_labels i"
+                " WHERE h.pair_hash = i.pair_hash AND h.source = ? AND h.annotator = i.annotator",
+                [source],
+            )
+            self.con.execute(
+                "INSERT INTO human_labels SELECT pair_hash, ?, annotator, ?, label, ? FROM incoming_labels",
+                [source, scheme, _now()],
+            )
         self.con.unregister("incoming_labels")
         return len(frame)
 
