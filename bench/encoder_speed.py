@@ -75,12 +75,39 @@ def run_sentence_transformers(pairs, torch_model: str):
     return proba, time.perf_counter() - started, f"CrossEncoder.predict({torch_model})"
 
 
+def roofline(pairs, torch_model: str) -> dict:
+    """The model's multiply-adds per pair (its linear layers and attention at the pairs' mean length), and what
+    this CPU's fp32 matrix product reaches with THREADS threads on a layer-sized product: the ceiling of any
+    fp32 runtime for this model here."""
+    import torch
+
+    from reljudge.judges.encoder_inputs import PairEncoder
+
+    config = json.loads((Path(torch_model) / "config.json").read_text())
+    h, layers, ffn = config["hidden_size"], config["num_hidden_layers"], config["intermediate_size"]
+    tokens = float(np.mean([len(ids) for ids, _ in PairEncoder(Path(torch_model) / "tokenizer.json", 64, 16)
+                            .encode(pairs)]))
+    flop = 2 * layers * (tokens * (4 * h * h + 2 * h * ffn) + 2 * tokens * tokens * h)
+    torch.set_num_threads(THREADS)
+    a, b = torch.randn(int(40 * tokens), h), torch.randn(h, ffn)
+    for _ in range(3):
+        a @ b
+    started, repeats = time.perf_counter(), 50
+    for _ in range(repeats):
+        a @ b
+    gemm = 2 * a.shape[0] * h * ffn * repeats / (time.perf_counter() - started)
+    return {"tokens": tokens, "gflop_per_pair": flop / 1e9, "gemm_gflops": gemm / 1e9}
+
+
 def child(which: str, torch_model: str) -> None:
     """Run one path and print its figures as JSON (called in a subprocess by main)."""
     from reljudge.labels import get_scheme
     from reljudge.train.lexical import agreement_figures
 
     pairs = bench_pairs()
+    if which == "roofline":
+        print(json.dumps(roofline(pairs, torch_model)))
+        return
     scores, seconds, name = run_fast(pairs) if which == "fast" else run_sentence_transformers(pairs, torch_model)
     scheme = get_scheme("esci")
     valid = [i for i, p in enumerate(pairs) if p.segments["split"] == "valid"]
@@ -94,7 +121,7 @@ def child(which: str, torch_model: str) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--torch-model", help="the torch model the shipped judge was exported from")
-    parser.add_argument("--child", choices=["fast", "st"], help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=["fast", "st", "roofline"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args.child, args.torch_model or "")
@@ -110,7 +137,7 @@ def main() -> int:
         return 0
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
     results = {}
-    for which in ("st", "fast"):
+    for which in ("st", "fast", "roofline"):
         done = subprocess.run([sys.executable, __file__, "--child", which, "--torch-model", torch_model],
                               capture_output=True, text=True, env=env, check=True)
         results[which] = json.loads(done.stdout.strip().splitlines()[-1])
@@ -122,6 +149,11 @@ def main() -> int:
     agree = np.mean(np.array(fast["labels"]) == np.array(st["labels"]))
     print(f"speed-up {fast['pairs_per_s'] / st['pairs_per_s']:.2f}x; alpha difference "
           f"{fast['alpha_valid'] - st['alpha_valid']:+.4f}; labels agree on {agree:.1%} of the pairs")
+    roof = results["roofline"]
+    print(f"the model: {roof['gflop_per_pair']:.2f} GFLOP per pair at {roof['tokens']:.1f} tokens; "
+          f"CrossEncoder.predict runs {roof['gflop_per_pair'] * st['pairs_per_s']:.0f} GFLOP/s, this CPU's fp32 "
+          f"matrix product {roof['gemm_gflops']:.0f} GFLOP/s ({THREADS} threads): fp32 tops out at "
+          f"{roof['gemm_gflops'] / roof['gflop_per_pair']:.0f} pairs/s here")
     return 0
 
 
