@@ -1,0 +1,167 @@
+"""Two ideas for ESCI quality that did not pay, kept runnable so the next attempt starts from figures.
+
+Both compare against the lexical judge's multinomial logistic regression on the same features, with the L2
+strength C picked by grouped 5-fold cross-validation on the ESCI train split (alpha), and report that CV alpha and
+the valid alpha (never used to choose anything).
+
+    python bench/quality_probes.py ordinal
+        A cumulative ordinal model over I < C < S < E (Frank & Hall: one binary logistic regression per threshold,
+        monotone, then prior offsets) instead of the multinomial one.
+    python bench/quality_probes.py homedepot --model out/hd-ce [--pairs 24000]
+        A first stage on Home Depot: MiniLM fine-tuned by the cross-encoder recipe's `fine_tune` as a 3-grade
+        classifier on a seeded sample of Home Depot's pairs (trained into --model if absent: ~35 min on 2 cores),
+        then frozen; its expected grade, the grade's z-score and gap to the best within the query, and its logits
+        join the lexical features. The encoder never sees ESCI, so no cross-fitting is needed.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+ESCI = ROOT.parent / "shared" / "data" / "esci" / "esci_us_dev.csv"
+HOMEDEPOT = ROOT.parent / "shared" / "data" / "homedepot" / "train.csv"
+GRID = (0.001, 0.003, 0.01, 0.03, 0.1)
+ORDER = np.array([3, 2, 1, 0])  # E S C I as ranks: I < C < S < E
+
+
+def esci_splits():
+    from reljudge.io import read_pairs
+    from reljudge.labels import get_scheme
+
+    scheme = get_scheme("esci")
+    pairs = read_pairs(ESCI, scheme=scheme, require_labels=True).pairs
+    return (scheme, [p for p in pairs if p.segments["split"] == "train"],
+            [p for p in pairs if p.segments["split"] == "valid"])
+
+
+def multinomial(train_x, train_y, test_x, C):
+    from reljudge.train.encoder import stacked_logits
+    from reljudge.train.lexical import fit_linear
+
+    return stacked_logits(fit_linear(train_x, train_y, 4, C=C, max_iter=1000, seed=0), test_x)
+
+
+def ordinal(train_x, train_y, test_x, C):
+    """Log-probabilities over E S C I from P(rank >= t) for t = C, S, E, made monotone, with prior offsets."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    from reljudge.train.lexical import prior_offsets
+
+    scaler = StandardScaler().fit(train_x)
+    fitted = [LogisticRegression(C=C, max_iter=1000).fit(scaler.transform(train_x), (ORDER[train_y] >= t).astype(int))
+              for t in (1, 2, 3)]
+
+    def log_proba(x):
+        above = [np.ones(len(x))] + [m.predict_proba(scaler.transform(x))[:, 1] for m in fitted] + [np.zeros(len(x))]
+        above = np.minimum.accumulate(np.column_stack(above), axis=1)
+        by_rank = np.clip(above[:, :-1] - above[:, 1:], 1e-6, None)
+        return np.log(by_rank[:, ORDER] / by_rank.sum(axis=1, keepdims=True))
+
+    target = np.bincount(train_y, minlength=4) / len(train_y)
+    return log_proba(test_x) + prior_offsets(log_proba(train_x), target)
+
+
+def compare(name, fit, scheme, train, valid, train_x, valid_x) -> None:
+    from reljudge.train.encoder import query_folds
+    from reljudge.train.lexical import agreement_figures, label_indices
+
+    y = label_indices(train, scheme, "ESCI train")
+    folds = query_folds(train, 5, 0)
+
+    def figures(truth, predicted):
+        return agreement_figures(scheme, [scheme.labels[i] for i in truth], [scheme.labels[i] for i in predicted])
+
+    cv = {}
+    for C in GRID:
+        out_of_fold = np.zeros(len(y), dtype=int)
+        for fold in range(5):
+            kept, held = folds != fold, folds == fold
+            out_of_fold[held] = fit(train_x[kept], y[kept], train_x[held], C).argmax(axis=1)
+        cv[C] = figures(y, out_of_fold)["alpha"]
+    C = max(GRID, key=cv.get)
+    predicted = fit(train_x, y, valid_x, C).argmax(axis=1)
+    valid_figures = figures(label_indices(valid, scheme, "ESCI valid"), predicted)
+    spread = " / ".join(f"{share:.2f}" for share in np.bincount(predicted, minlength=4) / len(predicted))
+    print(f"| {name} | {C} | {cv[C]:.3f} | {valid_figures['alpha']:.3f} | {valid_figures['macro_f1']:.3f} | {spread} |")
+
+
+def homedepot_stage(model_dir: Path, n_pairs: int):
+    """The frozen first-stage encoder (trained here if `model_dir` is absent) as a function of ESCI pairs."""
+    from reljudge.judges.encoder import TorchBackend, encoder_logits
+    from reljudge.judges.encoder_inputs import TOKENIZER_FILE, PairEncoder
+    from reljudge.judges.lexical_features import group_z
+    from reljudge.records import query_key
+
+    if not model_dir.exists():
+        train_first_stage(model_dir, n_pairs)
+    backend = TorchBackend.load(model_dir)
+    inputs = PairEncoder(model_dir / TOKENIZER_FILE, 32, 12)
+
+    def features(pairs):
+        logits = encoder_logits(inputs, backend, pairs)
+        proba = np.exp(logits - logits.max(axis=1, keepdims=True))
+        grade = (proba / proba.sum(axis=1, keepdims=True)) @ np.array([1.0, 2.0, 3.0])
+        z, gap = np.zeros(len(pairs)), np.zeros(len(pairs))
+        groups: dict[str, list[int]] = {}
+        for i, pair in enumerate(pairs):
+            groups.setdefault(pair.query_id or query_key(pair.query), []).append(i)
+        for members in groups.values():
+            z[members], gap[members] = group_z(grade[members]), grade[members] - grade[members].max()
+        return np.column_stack([grade, z, gap, logits])
+
+    return features
+
+
+def train_first_stage(model_dir: Path, n_pairs: int) -> None:
+    import transformers
+
+    from reljudge.io import read_pairs
+    from reljudge.judges.encoder_inputs import TOKENIZER_FILE, PairEncoder
+    from reljudge.labels import get_scheme
+    from reljudge.train.encoder import DEFAULTS, default_base, fine_tune
+    from reljudge.train.lexical import label_indices
+
+    scheme = get_scheme("graded:1-3")
+    pairs = read_pairs(HOMEDEPOT, scheme=scheme, layout="homedepot").pairs
+    pairs = [pairs[i] for i in np.random.default_rng(0).permutation(len(pairs))[:n_pairs]]
+    base = default_base()
+    inputs = PairEncoder(base / TOKENIZER_FILE, 32, 12)
+    params = {**DEFAULTS, "epochs": 1.0, "batch_size": 32, "learning_rate": 8e-5, "max_length": 32, "query_tokens": 12}
+    model = fine_tune(base, inputs, inputs.encode(pairs), label_indices(pairs, scheme, "Home Depot"), scheme, params, 0)
+    model.save_pretrained(model_dir)
+    transformers.AutoTokenizer.from_pretrained(str(base), local_files_only=True).save_pretrained(model_dir)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("probe", choices=["ordinal", "homedepot"])
+    parser.add_argument("--model", type=Path, default=ROOT / "out" / "hd-ce", help="the first-stage encoder")
+    parser.add_argument("--pairs", type=int, default=24_000, help="Home Depot pairs to train the first stage on")
+    args = parser.parse_args()
+    if not ESCI.exists() or (args.probe == "homedepot" and not HOMEDEPOT.exists()):
+        raise SystemExit("skipped: this probe reads ../shared/data (ESCI, and Home Depot for the first stage)")
+    from reljudge.judges.lexical_features import pair_features
+
+    scheme, train, valid = esci_splits()
+    train_x, valid_x = pair_features(train), pair_features(valid)
+    print("| model | C (by CV) | CV alpha (train) | valid alpha | valid macro-F1 | predicted E / S / C / I |")
+    print("|---|---|---|---|---|---|")
+    compare("lexical features, multinomial (the lexical judge's recipe)", multinomial, scheme, train, valid,
+            train_x, valid_x)
+    if args.probe == "ordinal":
+        compare("lexical features, cumulative ordinal", ordinal, scheme, train, valid, train_x, valid_x)
+        return
+    stage = homedepot_stage(args.model, args.pairs)
+    train_hd, valid_hd = stage(train), stage(valid)
+    compare("lexical + Home Depot stage (grade, z, gap, logits)", multinomial, scheme, train, valid,
+            np.hstack([train_x, train_hd]), np.hstack([valid_x, valid_hd]))
+    compare("Home Depot stage alone", multinomial, scheme, train, valid, train_hd, valid_hd)
+
+
+if __name__ == "__main__":
+    main()
