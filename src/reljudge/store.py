@@ -7,10 +7,10 @@ Judgments are keyed by (pair hash, judge spec, context). The context is empty fo
 a time; for judges that use the other candidates of the query it is a hash of the query's candidate set, so a
 cached label is reused only when it was computed in the same company.
 
-The big tables (pairs, human labels, judgments) carry no primary key: DuckDB holds a key's index in memory, whole, so a store
-of millions of judgments would grow every run's memory with it. Keys are kept by the writes instead (insert what
-is absent, replace by delete-then-insert in one transaction), and the connection runs under a memory limit so
-its buffer cache stays flat too.
+The big tables (pairs, human labels, judgments) carry no primary key: DuckDB holds a key's index in memory, whole,
+so a store of millions of judgments would grow every run's memory with it. Keys are kept by the writes instead
+(insert what is absent, replace by delete-then-insert in one transaction), and the connection runs under a memory
+limit so its buffer cache stays flat too.
 """
 
 from __future__ import annotations

@@ -8,9 +8,11 @@ judgment can be traced to what produced it and the cache never mixes two models 
 from __future__ import annotations
 
 import importlib
+import json
 import re
 from collections.abc import Callable, Sequence
-from typing import Protocol, runtime_checkable
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -81,6 +83,23 @@ def parse_spec(spec: str) -> tuple[str, str | None]:
 
 
 _PIN = re.compile(r"@(?P<digest>[0-9a-f]{12})$")
+
+
+def read_model_config(path: Path, fmt: str, required: Sequence[str], what: str, make_one: str) -> dict[str, Any]:
+    """A model directory's JSON config, checked for its format and keys; every failure names the file and says
+    how to make a good one (`make_one`)."""
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise JudgeError(f"no {what} at {path.parent} ({path.name}: {exc.strerror}); {make_one}") from exc
+    except json.JSONDecodeError as exc:
+        raise JudgeError(f"{path} is not valid JSON ({exc}); {make_one}") from exc
+    if not isinstance(config, dict) or config.get("format") != fmt:
+        raise JudgeError(f"{path} is not a {what} config (format {fmt!r}); {make_one}")
+    for key in required:
+        if key not in config:
+            raise JudgeError(f"{path} has no {key!r}; {make_one}")
+    return config
 
 
 def pinned_spec(name: str, location: str | None, digest: str) -> str:

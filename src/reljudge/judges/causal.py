@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from reljudge.errors import JudgeError, ReljudgeError
-from reljudge.judges.base import pinned_spec, register
+from reljudge.judges.base import pinned_spec, read_model_config, register
 from reljudge.judges.causal_model import choose_precision, device, load_causal_lm, resolve_base
 from reljudge.judges.causal_prompt import CausalPrompt
 from reljudge.judges.causal_scoring import label_log_proba
@@ -132,17 +132,9 @@ def _files_digest(directory: Path, names: Sequence[str]) -> str:
 
 
 def _read_config(directory: Path) -> dict[str, Any]:
-    path = directory / CONFIG_FILE
-    try:
-        config = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise JudgeError(f"{path} is not valid JSON ({exc}); {_MAKE_ONE}") from exc
-    if not isinstance(config, dict) or config.get("format") != FORMAT:
-        raise JudgeError(f"{path} is not a causal-LM judge config (format {FORMAT!r}); {_MAKE_ONE}")
-    for key in ("base", "template", "scheme", "labels", "max_length", "query_tokens", "offsets"):
-        if key not in config:
-            raise JudgeError(f"{path} has no {key!r}; {_MAKE_ONE}")
-    return config
+    return read_model_config(directory / CONFIG_FILE, FORMAT,
+                             ("base", "template", "scheme", "labels", "max_length", "query_tokens", "offsets"),
+                             "causal-LM judge", _MAKE_ONE)
 
 
 def _scheme_of(config: dict[str, Any], wanted: LabelScheme | None) -> LabelScheme:

@@ -18,7 +18,6 @@ quantised per batch, so batch composition must not depend on how the caller cut 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from collections.abc import Callable, Sequence
 from importlib.resources import files
@@ -28,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from reljudge.errors import JudgeError, ReljudgeError
-from reljudge.judges.base import pinned_spec, register
+from reljudge.judges.base import pinned_spec, read_model_config, register
 from reljudge.judges.encoder_inputs import TOKENIZER_FILE, Batch, PairEncoder
 from reljudge.judges.lexical_features import FEATURE_NAMES, pair_features
 from reljudge.labels import LabelScheme, get_scheme
@@ -224,19 +223,8 @@ def _usable_cpus() -> int:
 
 
 def _read_config(directory: Path) -> dict[str, Any]:
-    path = directory / CONFIG_FILE
-    try:
-        config = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise JudgeError(f"no cross-encoder at {directory} ({path.name}: {exc.strerror}); {_MAKE_ONE}") from exc
-    except json.JSONDecodeError as exc:
-        raise JudgeError(f"{path} is not valid JSON ({exc}); {_MAKE_ONE}") from exc
-    if not isinstance(config, dict) or config.get("format") != FORMAT:
-        raise JudgeError(f"{path} is not a cross-encoder config (format {FORMAT!r}); {_MAKE_ONE}")
-    for key in ("max_length", "query_tokens", "stack"):
-        if key not in config:
-            raise JudgeError(f"{path} has no {key!r}; {_MAKE_ONE}")
-    return config
+    return read_model_config(directory / CONFIG_FILE, FORMAT, ("max_length", "query_tokens", "stack"),
+                             "cross-encoder", _MAKE_ONE)
 
 
 def _scheme_of(config: dict[str, Any], wanted: LabelScheme | None) -> LabelScheme:

@@ -30,7 +30,6 @@ from typing import Any
 
 import numpy as np
 
-from reljudge.errors import JudgeError
 from reljudge.judges.causal import CONFIG_FILE, FORMAT, adapter_spec
 from reljudge.judges.causal_model import choose_precision, device, load_causal_lm, resolve_base
 from reljudge.judges.causal_prompt import CausalPrompt
@@ -39,7 +38,7 @@ from reljudge.labels import LabelScheme, get_scheme
 from reljudge.prompts.templates import load_template
 from reljudge.records import Pair
 from reljudge.train.encoder import class_weights
-from reljudge.train.lexical import label_indices, agreement_figures, data_summary, prior_offsets
+from reljudge.train.lexical import agreement_figures, data_summary, label_indices, prior_offsets, with_defaults
 
 logger = logging.getLogger(__name__)
 
@@ -99,10 +98,7 @@ def train_causal(
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     scheme = get_scheme(scheme)
-    unknown = set(hyperparameters) - set(DEFAULTS)
-    if unknown:
-        raise JudgeError(f"unknown causal-LM hyperparameters {sorted(unknown)} (known: {', '.join(DEFAULTS)})")
-    params = {**DEFAULTS, **hyperparameters}
+    params = with_defaults(DEFAULTS, hyperparameters, "causal-LM")
     y = label_indices(pairs, scheme, "training data")
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)

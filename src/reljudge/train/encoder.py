@@ -36,7 +36,7 @@ from reljudge.judges.encoder_inputs import TOKENIZER_FILE, PairEncoder
 from reljudge.judges.lexical_features import FEATURE_NAMES, pair_features
 from reljudge.labels import LabelScheme, get_scheme
 from reljudge.records import Pair, query_key
-from reljudge.train.lexical import label_indices, agreement_figures, data_summary, fit_linear
+from reljudge.train.lexical import agreement_figures, data_summary, fit_linear, label_indices, with_defaults
 
 logger = logging.getLogger(__name__)
 
@@ -102,10 +102,7 @@ def train_cross_encoder(
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     scheme = get_scheme(scheme)
-    unknown = set(hyperparameters) - set(DEFAULTS)
-    if unknown:
-        raise JudgeError(f"unknown cross-encoder hyperparameters {sorted(unknown)} (known: {', '.join(DEFAULTS)})")
-    params = {**DEFAULTS, **hyperparameters}
+    params = with_defaults(DEFAULTS, hyperparameters, "cross-encoder")
     base_dir = Path(base) if base else default_base()
     y = label_indices(pairs, scheme, "training data")
     if len(np.unique(y)) < 2:

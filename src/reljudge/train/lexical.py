@@ -53,10 +53,7 @@ def fit_lexical(
     from sklearn import __version__ as sklearn_version
 
     scheme = get_scheme(scheme)
-    unknown = set(hyperparameters) - set(DEFAULTS)
-    if unknown:
-        raise JudgeError(f"unknown lexical hyperparameters {sorted(unknown)} (known: {', '.join(DEFAULTS)})")
-    params = {**DEFAULTS, **hyperparameters}
+    params = with_defaults(DEFAULTS, hyperparameters, "lexical")
     y = label_indices(train_pairs, scheme, "training data")
     present = np.unique(y)
     if len(present) < 2:
@@ -217,6 +214,14 @@ def training_digest(pairs: Sequence[Pair]) -> str:
     """sha256 of the sorted (query id, pair hash, label) lines: the same training data in any order, same digest."""
     lines = sorted(f"{p.query_id}\t{p.pair_hash}\t{p.label}" for p in pairs)
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
+def with_defaults(defaults: dict[str, Any], given: dict[str, Any], trainer: str) -> dict[str, Any]:
+    """A trainer's hyperparameters: its defaults updated with those given, any unknown name refused."""
+    unknown = set(given) - set(defaults)
+    if unknown:
+        raise JudgeError(f"unknown {trainer} hyperparameters {sorted(unknown)} (known: {', '.join(defaults)})")
+    return {**defaults, **given}
 
 
 def label_indices(pairs: Sequence[Pair], scheme: LabelScheme, what: str) -> np.ndarray:
