@@ -1,14 +1,16 @@
-"""Speed of the default judge (ONNX int8, onnxruntime) against sentence-transformers' CrossEncoder.predict.
+"""Speed of the shipped cross-encoder judge (ONNX int8, onnxruntime) against sentence-transformers' CrossEncoder.predict.
 
-Both judge the same 2,000+ ESCI pairs (every valid query, then train queries in a seeded order) with the same
-fine-tuned model: the default judge as shipped, and the torch model it was exported from, run by
-`CrossEncoder.predict` (fp32, batch 32) on the same query/product texts, with the same stacked classifier on top.
+All judge the same 2,000+ ESCI pairs (every valid query, then train queries in a seeded order): the judge as
+shipped; the torch model it was exported from, run by `CrossEncoder.predict` (fp32, batch 32) on the same
+query/product texts with its stacked classifier on top; and, with `--full-model`, the full-size fine-tuned model
+(all of MiniLM's six layers, the same recipe) that a smaller shipped judge stands in for, run the same way.
 Each runs in its own process, so peak memory (max RSS, imports included: that is what a job pays) is its own.
 Timings are end to end from pairs to probabilities (text fields, tokenization, the model, lexical features, the
 stack), after a warm-up batch; alpha is on the valid pairs among them.
 
-    python bench/encoder_speed.py                      # the shipped judge against its torch model
-    python bench/encoder_speed.py --torch-model DIR    # if the torch model is elsewhere
+    python bench/encoder_speed.py                                   # the shipped judge against its torch model
+    python bench/encoder_speed.py --torch-model DIR                 # if the torch model is elsewhere
+    python bench/encoder_speed.py --full-model out/ce-esci          # and against the six-layer model
 """
 
 from __future__ import annotations
@@ -55,24 +57,24 @@ def run_fast(pairs):
 
 
 def run_sentence_transformers(pairs, torch_model: str):
+    """The model directory's encoder by CrossEncoder.predict, then its own stacked classifier (its reljudge.json)."""
     import torch
     from sentence_transformers import CrossEncoder
 
-    from reljudge.judges.encoder import EncoderJudge, shipped_directory
     from reljudge.judges.encoder_inputs import PairEncoder
     from reljudge.judges.lexical_features import pair_features
+    from reljudge.train.encoder import stacked_logits
 
     torch.set_num_threads(THREADS)
-    shipped = EncoderJudge(shipped_directory())  # only for its config: token budget and the stacked classifier
-    inputs = PairEncoder(Path(torch_model) / "tokenizer.json", shipped.config["max_length"],
-                         shipped.config["query_tokens"])
-    model = CrossEncoder(torch_model, max_length=shipped.config["max_length"], device="cpu")
+    config = json.loads((Path(torch_model) / "reljudge.json").read_text())
+    inputs = PairEncoder(Path(torch_model) / "tokenizer.json", config["max_length"], config["query_tokens"])
+    model = CrossEncoder(torch_model, max_length=config["max_length"], device="cpu")
     model.predict(inputs.texts(pairs[:32]), batch_size=32)
     started = time.perf_counter()
     logits = model.predict(inputs.texts(pairs), batch_size=32, activation_fn=torch.nn.Identity(),
                            show_progress_bar=False, convert_to_numpy=True)
-    proba = shipped.stack(pair_features(pairs), logits)
-    return proba, time.perf_counter() - started, f"CrossEncoder.predict({torch_model})"
+    scores = stacked_logits(config["stack"], np.hstack([pair_features(pairs), logits]))
+    return scores, time.perf_counter() - started, f"CrossEncoder.predict({torch_model})"
 
 
 def roofline(pairs, torch_model: str) -> dict:
@@ -121,6 +123,7 @@ def child(which: str, torch_model: str) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--torch-model", help="the torch model the shipped judge was exported from")
+    parser.add_argument("--full-model", help="a full-size model the shipped judge stands in for, also measured")
     parser.add_argument("--child", choices=["fast", "st", "roofline"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -136,24 +139,28 @@ def main() -> int:
         print("skipped: the torch model the shipped judge was exported from is not here; pass --torch-model DIR")
         return 0
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
-    results = {}
-    for which in ("st", "fast", "roofline"):
-        done = subprocess.run([sys.executable, __file__, "--child", which, "--torch-model", torch_model],
+
+    def measure(which: str, model: str) -> dict:
+        done = subprocess.run([sys.executable, __file__, "--child", which, "--torch-model", model],
                               capture_output=True, text=True, env=env, check=True)
-        results[which] = json.loads(done.stdout.strip().splitlines()[-1])
-    fast, st = results["fast"], results["st"]
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    baselines = [measure("st", model) for model in (args.full_model, torch_model) if model]
+    fast = measure("fast", torch_model)
     print(f"{fast['pairs']} ESCI pairs, {THREADS} threads, end to end (fields, tokenization, model, lexical stack)")
     print(f"{'path':<60} {'pairs/s':>8} {'peak RSS MiB':>13} {'alpha (valid)':>14}")
-    for r in (st, fast):
+    for r in (*baselines, fast):
         print(f"{r['path']:<60} {r['pairs_per_s']:8.1f} {r['peak_rss_mib']:13.0f} {r['alpha_valid']:14.4f}")
-    agree = np.mean(np.array(fast["labels"]) == np.array(st["labels"]))
-    print(f"speed-up {fast['pairs_per_s'] / st['pairs_per_s']:.2f}x; alpha difference "
-          f"{fast['alpha_valid'] - st['alpha_valid']:+.4f}; labels agree on {agree:.1%} of the pairs")
-    roof = results["roofline"]
-    print(f"the model: {roof['gflop_per_pair']:.2f} GFLOP per pair at {roof['tokens']:.1f} tokens; "
-          f"CrossEncoder.predict runs {roof['gflop_per_pair'] * st['pairs_per_s']:.0f} GFLOP/s, this CPU's fp32 "
-          f"matrix product {roof['gemm_gflops']:.0f} GFLOP/s ({THREADS} threads): fp32 tops out at "
-          f"{roof['gemm_gflops'] / roof['gflop_per_pair']:.0f} pairs/s here")
+    for st in baselines:
+        agree = np.mean(np.array(fast["labels"]) == np.array(st["labels"]))
+        print(f"shipped judge against {st['path']}: speed-up {fast['pairs_per_s'] / st['pairs_per_s']:.2f}x; alpha "
+              f"difference {fast['alpha_valid'] - st['alpha_valid']:+.4f}; labels agree on {agree:.1%} of the pairs")
+    for model, st in zip([m for m in (args.full_model, torch_model) if m], baselines):
+        roof = measure("roofline", model)
+        print(f"{model}: {roof['gflop_per_pair']:.2f} GFLOP per pair at {roof['tokens']:.1f} tokens; "
+              f"CrossEncoder.predict runs {roof['gflop_per_pair'] * st['pairs_per_s']:.0f} GFLOP/s, this CPU's fp32 "
+              f"matrix product {roof['gemm_gflops']:.0f} GFLOP/s ({THREADS} threads): fp32 tops out at "
+              f"{roof['gemm_gflops'] / roof['gflop_per_pair']:.0f} pairs/s here")
     return 0
 
 

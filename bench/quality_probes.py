@@ -7,11 +7,13 @@ the valid alpha (never used to choose anything).
     python bench/quality_probes.py ordinal
         A cumulative ordinal model over I < C < S < E (Frank & Hall: one binary logistic regression per threshold,
         monotone, then prior offsets) instead of the multinomial one.
-    python bench/quality_probes.py homedepot --model out/hd-ce [--pairs 24000]
-        A first stage on Home Depot: MiniLM fine-tuned by the cross-encoder recipe's `fine_tune` as a 3-grade
-        classifier on a seeded sample of Home Depot's pairs (trained into --model if absent: ~35 min on 2 cores),
-        then frozen; its expected grade, the grade's z-score and gap to the best within the query, and its logits
-        join the lexical features. The encoder never sees ESCI, so no cross-fitting is needed.
+    python bench/quality_probes.py homedepot --model out/hd-ce [--pairs 24000] [--layers 2]
+        A first stage on Home Depot: MiniLM (or its lowest --layers layers) fine-tuned by the cross-encoder
+        recipe's `fine_tune` as a 3-grade classifier on a seeded sample of Home Depot's pairs (trained into --model
+        if absent: ~35 min on 2 cores for six layers), then frozen; its expected grade, the grade's z-score and
+        gap to the best within the query, and its logits join the lexical features. The encoder never sees ESCI,
+        so no cross-fitting is needed. The same --model can be the --base of `reljudge train --judge
+        cross-encoder`, which fine-tunes it further on ESCI (cross-fitted).
 """
 
 from __future__ import annotations
@@ -90,7 +92,7 @@ def compare(name, fit, scheme, train, valid, train_x, valid_x) -> None:
     print(f"| {name} | {C} | {cv[C]:.3f} | {valid_figures['alpha']:.3f} | {valid_figures['macro_f1']:.3f} | {spread} |")
 
 
-def homedepot_stage(model_dir: Path, n_pairs: int):
+def homedepot_stage(model_dir: Path, n_pairs: int, layers: int | None):
     """The frozen first-stage encoder (trained here if `model_dir` is absent) as a function of ESCI pairs."""
     from reljudge.judges.encoder import TorchBackend, encoder_logits
     from reljudge.judges.encoder_inputs import TOKENIZER_FILE, PairEncoder
@@ -98,7 +100,7 @@ def homedepot_stage(model_dir: Path, n_pairs: int):
     from reljudge.records import query_key
 
     if not model_dir.exists():
-        train_first_stage(model_dir, n_pairs)
+        train_first_stage(model_dir, n_pairs, layers)
     backend = TorchBackend.load(model_dir)
     inputs = PairEncoder(model_dir / TOKENIZER_FILE, 32, 12)
 
@@ -117,7 +119,7 @@ def homedepot_stage(model_dir: Path, n_pairs: int):
     return features
 
 
-def train_first_stage(model_dir: Path, n_pairs: int) -> None:
+def train_first_stage(model_dir: Path, n_pairs: int, layers: int | None) -> None:
     import transformers
 
     from reljudge.io import read_pairs
@@ -131,7 +133,8 @@ def train_first_stage(model_dir: Path, n_pairs: int) -> None:
     pairs = [pairs[i] for i in np.random.default_rng(0).permutation(len(pairs))[:n_pairs]]
     base = default_base()
     inputs = PairEncoder(base / TOKENIZER_FILE, 32, 12)
-    params = {**DEFAULTS, "epochs": 1.0, "batch_size": 32, "learning_rate": 8e-5, "max_length": 32, "query_tokens": 12}
+    params = {**DEFAULTS, "epochs": 1.0, "batch_size": 32, "learning_rate": 8e-5, "max_length": 32, "query_tokens": 12,
+              "layers": layers}
     model = fine_tune(base, inputs, inputs.encode(pairs), label_indices(pairs, scheme, "Home Depot"), scheme, params, 0)
     model.save_pretrained(model_dir)
     transformers.AutoTokenizer.from_pretrained(str(base), local_files_only=True).save_pretrained(model_dir)
@@ -142,6 +145,7 @@ def main() -> None:
     parser.add_argument("probe", choices=["ordinal", "homedepot"])
     parser.add_argument("--model", type=Path, default=ROOT / "out" / "hd-ce", help="the first-stage encoder")
     parser.add_argument("--pairs", type=int, default=24_000, help="Home Depot pairs to train the first stage on")
+    parser.add_argument("--layers", type=int, help="keep the base's lowest N layers in the first stage (default all)")
     args = parser.parse_args()
     if not ESCI.exists() or (args.probe == "homedepot" and not HOMEDEPOT.exists()):
         raise SystemExit("skipped: this probe reads ../shared/data (ESCI, and Home Depot for the first stage)")
@@ -156,7 +160,7 @@ def main() -> None:
     if args.probe == "ordinal":
         compare("lexical features, cumulative ordinal", ordinal, scheme, train, valid, train_x, valid_x)
         return
-    stage = homedepot_stage(args.model, args.pairs)
+    stage = homedepot_stage(args.model, args.pairs, args.layers)
     train_hd, valid_hd = stage(train), stage(valid)
     compare("lexical + Home Depot stage (grade, z, gap, logits)", multinomial, scheme, train, valid,
             np.hstack([train_x, train_hd]), np.hstack([valid_x, valid_hd]))

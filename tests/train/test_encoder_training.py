@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -47,3 +49,20 @@ def test_stack_C_is_chosen_by_grouped_cross_validation():
 def test_unknown_hyperparameters_are_refused(tiny_encoder_base, tmp_path):
     with pytest.raises(JudgeError, match="unknown cross-encoder hyperparameters"):
         train_cross_encoder(pairs_of(4), "esci", tmp_path, base=tiny_encoder_base, epoch=1)
+
+
+def test_layers_keeps_the_lowest_layers_of_the_base_and_the_judge_runs_on_them(tiny_encoder_base, tmp_path):
+    from reljudge.judges.encoder import EncoderJudge
+
+    pairs = pairs_of(4, 4)
+    train_cross_encoder(pairs, "esci", tmp_path, base=tiny_encoder_base, layers=1, folds=2, epochs=1,
+                        batch_size=8, stack_C=(0.1,))
+    assert json.loads((tmp_path / "config.json").read_text())["num_hidden_layers"] == 1
+    proba = EncoderJudge(tmp_path).predict_proba(pairs)
+    assert proba.shape == (16, 4)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-6)
+
+
+def test_more_layers_than_the_base_has_are_refused(tiny_encoder_base, tmp_path):
+    with pytest.raises(JudgeError, match="has 2 layers; keep 1 to 2"):
+        train_cross_encoder(pairs_of(4), "esci", tmp_path, base=tiny_encoder_base, layers=3)

@@ -28,8 +28,11 @@ def train(
     batch_size: Annotated[Optional[int], typer.Option(min=1, help="Pairs per step (default 16).")] = None,
     folds: Annotated[Optional[int], typer.Option(
         min=2, help="cross-encoder: query folds for the cross-fitted stack (default 3).")] = None,
+    layers: Annotated[Optional[int], typer.Option(
+        min=1, help="cross-encoder: keep the base's lowest N layers, a smaller and faster judge (default all).")] = None,
     max_length: Annotated[Optional[int], typer.Option(
-        min=32, help="causal: prompt + answer tokens; product fields are cut to fit (default 224).")] = None,
+        min=32, help="Tokens per pair; product fields are cut to fit (default: causal 224, prompt and answer; "
+                     "cross-encoder 64, query and product).")] = None,
     template: Annotated[Optional[str], typer.Option(
         help="causal: the prompt template, NAME[.vN] or a file (default esci-causal).")] = None,
     precision: Annotated[Optional[str], typer.Option(
@@ -56,7 +59,7 @@ def train(
         mean_rule=mean_rule, skip_invalid=skip_invalid, rejected_path=output / "rejected.csv", require_labels=True,
     )
     chosen = {"base": base, "epochs": epochs, "learning_rate": learning_rate, "batch_size": batch_size, "folds": folds,
-              "max_length": max_length, "template": template, "precision": precision}
+              "layers": layers, "max_length": max_length, "template": template, "precision": precision}
     options = {key: value for key, value in chosen.items() if value is not None}
     summary = train_judge(judge_name, read.pairs, the_scheme, output, train_split=train_split,
                           valid_split=valid_split, seed=seed, data_source=str(data.resolve()), **options)

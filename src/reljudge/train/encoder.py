@@ -4,9 +4,10 @@ The recipe, and why (ESCI train split: 76 queries, 3,392 pairs, labels E 51% S 2
 - Fine-tuning uses the transformers Trainer with class-weighted cross-entropy ("balanced" weights, n / (k * n_c)).
   Plain cross-entropy on so few queries learns to say Exact and little else; the weights make the encoder's logits
   separate the rare labels, and the prior offsets below put the predicted distribution back where it belongs.
-- The word embeddings and the lowest two of MiniLM's six layers are frozen: 3.4k pairs cannot move 12M embedding
-  weights usefully, the lower layers hold general lexical knowledge worth keeping, and a CPU step costs about
-  half as much (a 2-core budget for the whole recipe is ~1 hour).
+- The word embeddings and the lowest third of the layers (two of MiniLM's six) are frozen: 3.4k pairs cannot move
+  12M embedding weights usefully, the lower layers hold general lexical knowledge worth keeping, and a CPU step
+  costs about half as much (a 2-core budget for the whole recipe is ~1 hour).
+- `layers` keeps only the base's lowest N layers: a judge that costs about N/6 of MiniLM's work per pair.
 - Stacking: the encoder's logits become four features beside the lexical ones in a multinomial logistic
   regression with prior offsets (`train.lexical.fit_linear`). Its training logits are cross-fitted (grouped by
   query, `folds` encoders each trained without one fold), since an encoder's logits on its own training pairs are
@@ -49,7 +50,8 @@ DEFAULTS: dict[str, Any] = {
     "folds": 3,
     "class_weight": "balanced",
     "freeze_embeddings": True,
-    "freeze_layers": 2,
+    "layers": None,
+    "freeze_layers": None,
     "warmup_ratio": 0.1,
     "weight_decay": 0.01,
     "stack_C": (0.003, 0.01, 0.03, 0.1, 0.3, 1.0),
@@ -104,6 +106,7 @@ def train_cross_encoder(
     scheme = get_scheme(scheme)
     params = with_defaults(DEFAULTS, hyperparameters, "cross-encoder")
     base_dir = Path(base) if base else default_base()
+    check_layers(base_dir, params["layers"])
     y = label_indices(pairs, scheme, "training data")
     if len(np.unique(y)) < 2:
         raise JudgeError("the cross-encoder needs at least two distinct labels to learn from")
@@ -213,14 +216,17 @@ def fine_tune(base_dir: Path, encoder: PairEncoder, encoded: Sequence[tuple[list
     import torch
     from transformers import AutoModelForSequenceClassification, Trainer, TrainerCallback, TrainingArguments
 
+    kept = {"num_hidden_layers": params["layers"]} if params["layers"] else {}
     model = AutoModelForSequenceClassification.from_pretrained(
         str(base_dir), num_labels=scheme.k, id2label=dict(enumerate(scheme.labels)),
         label2id={label: i for i, label in enumerate(scheme.labels)}, local_files_only=True,
-        ignore_mismatched_sizes=True,
+        ignore_mismatched_sizes=True, **kept,
     )
     if params["freeze_embeddings"]:
         model.get_input_embeddings().requires_grad_(False)
-    for layer in encoder_layers(model)[: params["freeze_layers"]]:
+    layers = encoder_layers(model)
+    frozen = len(layers) // 3 if params["freeze_layers"] is None else params["freeze_layers"]
+    for layer in layers[:frozen]:
         layer.requires_grad_(False)
     weights = torch.tensor(class_weights(y, scheme.k, params["class_weight"]), dtype=torch.float32)
 
@@ -255,6 +261,15 @@ def fine_tune(base_dir: Path, encoder: PairEncoder, encoded: Sequence[tuple[list
                                   callbacks=[LogProgress()])
         trainer.train()
     return model.eval()
+
+
+def check_layers(base_dir: Path, layers: int | None) -> None:
+    """Refuse to keep more layers than the base has (transformers would add randomly initialised ones)."""
+    from transformers import AutoConfig
+
+    available = AutoConfig.from_pretrained(str(base_dir), local_files_only=True).num_hidden_layers
+    if layers is not None and not 1 <= layers <= available:
+        raise JudgeError(f"layers={layers}: the base {base_dir} has {available} layers; keep 1 to {available}")
 
 
 def encoder_layers(model: Any) -> Any:
