@@ -1,7 +1,7 @@
-"""Two ideas for ESCI quality that did not pay, kept runnable so the next attempt starts from figures.
+"""Ideas for ESCI quality that did not pay, kept runnable so the next attempt starts from figures.
 
-Both compare against the lexical judge's multinomial logistic regression on the same features, with the L2
-strength C picked by grouped 5-fold cross-validation on the ESCI train split (alpha), and report that CV alpha and
+Each compares against the lexical judge's multinomial logistic regression on the same features, with the L2
+strength C picked by grouped 5-fold cross-validation on the ESCI train split (alpha), and reports that CV alpha and
 the valid alpha (never used to choose anything).
 
     python bench/quality_probes.py ordinal
@@ -14,6 +14,11 @@ the valid alpha (never used to choose anything).
         gap to the best within the query, and its logits join the lexical features. The encoder never sees ESCI,
         so no cross-fitting is needed. The same --model can be the --base of `reljudge train --judge
         cross-encoder`, which fine-tunes it further on ESCI (cross-fitted).
+    python bench/quality_probes.py causal
+        Does the causal judge's base model know anything about ESCI? SmolLM2-135M-Instruct, frozen, reads each
+        pair as the causal template writes it (query and product fields, no instructions); its last layer's
+        states, mean-pooled over the pair's tokens (576 numbers), go beside the lexical features, and alone.
+        ~20 min on 2 cores.
 """
 
 from __future__ import annotations
@@ -119,6 +124,38 @@ def homedepot_stage(model_dir: Path, n_pairs: int, layers: int | None):
     return features
 
 
+def smollm2_states(pairs, batch_size: int = 16) -> np.ndarray:
+    """SmolLM2-135M-Instruct's last-layer states, mean-pooled over each pair's tokens, batched by length."""
+    import torch
+    import transformers
+
+    from reljudge.judges.causal_model import load_causal_lm, resolve_base
+    from reljudge.judges.causal_prompt import CausalPrompt
+    from reljudge.judges.causal_scoring import pad_id
+    from reljudge.labels import get_scheme
+    from reljudge.prompts.templates import load_template
+
+    torch.set_num_threads(2)
+    base = resolve_base(None)
+    tokenizer = transformers.AutoTokenizer.from_pretrained(str(base.directory), local_files_only=True)
+    ids = CausalPrompt(tokenizer, load_template("esci-causal"), get_scheme("esci"), max_length=224).pair_ids(pairs)
+    model = load_causal_lm(base.directory).model
+    states = np.zeros((len(pairs), model.config.hidden_size))
+    order = np.argsort([len(row) for row in ids])
+    for start in range(0, len(pairs), batch_size):
+        rows = order[start:start + batch_size]
+        width = max(len(ids[i]) for i in rows)
+        batch = torch.full((len(rows), width), pad_id(tokenizer), dtype=torch.long)
+        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        for r, i in enumerate(rows):
+            batch[r, : len(ids[i])], mask[r, : len(ids[i])] = torch.tensor(ids[i]), 1
+        with torch.inference_mode():
+            hidden = model(input_ids=batch, attention_mask=mask).last_hidden_state
+        pooled = (hidden * mask[..., None]).sum(dim=1) / mask.sum(dim=1, keepdim=True)
+        states[rows] = pooled.double().numpy()
+    return states
+
+
 def train_first_stage(model_dir: Path, n_pairs: int, layers: int | None) -> None:
     import transformers
 
@@ -142,7 +179,7 @@ def train_first_stage(model_dir: Path, n_pairs: int, layers: int | None) -> None
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("probe", choices=["ordinal", "homedepot"])
+    parser.add_argument("probe", choices=["ordinal", "homedepot", "causal"])
     parser.add_argument("--model", type=Path, default=ROOT / "out" / "hd-ce", help="the first-stage encoder")
     parser.add_argument("--pairs", type=int, default=24_000, help="Home Depot pairs to train the first stage on")
     parser.add_argument("--layers", type=int, help="keep the base's lowest N layers in the first stage (default all)")
@@ -159,6 +196,12 @@ def main() -> None:
             train_x, valid_x)
     if args.probe == "ordinal":
         compare("lexical features, cumulative ordinal", ordinal, scheme, train, valid, train_x, valid_x)
+        return
+    if args.probe == "causal":
+        train_lm, valid_lm = smollm2_states(train), smollm2_states(valid)
+        compare("lexical + frozen SmolLM2-135M states", multinomial, scheme, train, valid,
+                np.hstack([train_x, train_lm]), np.hstack([valid_x, valid_lm]))
+        compare("frozen SmolLM2-135M states alone", multinomial, scheme, train, valid, train_lm, valid_lm)
         return
     stage = homedepot_stage(args.model, args.pairs, args.layers)
     train_hd, valid_hd = stage(train), stage(valid)
