@@ -56,18 +56,24 @@ def run_fast(pairs):
     return proba, time.perf_counter() - started, judge.spec
 
 
+def model_inputs(torch_model: str):
+    """A trained model directory's reljudge.json, and its pair encoder with the token budget it was trained with."""
+    from reljudge.judges.encoder_inputs import PairEncoder
+
+    config = json.loads((Path(torch_model) / "reljudge.json").read_text())
+    return config, PairEncoder(Path(torch_model) / "tokenizer.json", config["max_length"], config["query_tokens"])
+
+
 def run_sentence_transformers(pairs, torch_model: str):
     """The model directory's encoder by CrossEncoder.predict, then its own stacked classifier (its reljudge.json)."""
     import torch
     from sentence_transformers import CrossEncoder
 
-    from reljudge.judges.encoder_inputs import PairEncoder
     from reljudge.judges.lexical_features import pair_features
     from reljudge.train.encoder import stacked_logits
 
     torch.set_num_threads(THREADS)
-    config = json.loads((Path(torch_model) / "reljudge.json").read_text())
-    inputs = PairEncoder(Path(torch_model) / "tokenizer.json", config["max_length"], config["query_tokens"])
+    config, inputs = model_inputs(torch_model)
     model = CrossEncoder(torch_model, max_length=config["max_length"], device="cpu")
     model.predict(inputs.texts(pairs[:32]), batch_size=32)
     started = time.perf_counter()
@@ -83,12 +89,9 @@ def roofline(pairs, torch_model: str) -> dict:
     fp32 runtime for this model here."""
     import torch
 
-    from reljudge.judges.encoder_inputs import PairEncoder
-
     config = json.loads((Path(torch_model) / "config.json").read_text())
     h, layers, ffn = config["hidden_size"], config["num_hidden_layers"], config["intermediate_size"]
-    tokens = float(np.mean([len(ids) for ids, _ in PairEncoder(Path(torch_model) / "tokenizer.json", 64, 16)
-                            .encode(pairs)]))
+    tokens = float(np.mean([len(ids) for ids, _ in model_inputs(torch_model)[1].encode(pairs)]))
     flop = 2 * layers * (tokens * (4 * h * h + 2 * h * ffn) + 2 * tokens * tokens * h)
     torch.set_num_threads(THREADS)
     a, b = torch.randn(int(40 * tokens), h), torch.randn(h, ffn)
@@ -145,7 +148,8 @@ def main() -> int:
                               capture_output=True, text=True, env=env, check=True)
         return json.loads(done.stdout.strip().splitlines()[-1])
 
-    baselines = [measure("st", model) for model in (args.full_model, torch_model) if model]
+    models = [model for model in (args.full_model, torch_model) if model]
+    baselines = [measure("st", model) for model in models]
     fast = measure("fast", torch_model)
     print(f"{fast['pairs']} ESCI pairs, {THREADS} threads, end to end (fields, tokenization, model, lexical stack)")
     print(f"{'path':<60} {'pairs/s':>8} {'peak RSS MiB':>13} {'alpha (valid)':>14}")
@@ -155,7 +159,7 @@ def main() -> int:
         agree = np.mean(np.array(fast["labels"]) == np.array(st["labels"]))
         print(f"shipped judge against {st['path']}: speed-up {fast['pairs_per_s'] / st['pairs_per_s']:.2f}x; alpha "
               f"difference {fast['alpha_valid'] - st['alpha_valid']:+.4f}; labels agree on {agree:.1%} of the pairs")
-    for model, st in zip([m for m in (args.full_model, torch_model) if m], baselines):
+    for model, st in zip(models, baselines):
         roof = measure("roofline", model)
         print(f"{model}: {roof['gflop_per_pair']:.2f} GFLOP per pair at {roof['tokens']:.1f} tokens; "
               f"CrossEncoder.predict runs {roof['gflop_per_pair'] * st['pairs_per_s']:.0f} GFLOP/s, this CPU's fp32 "
