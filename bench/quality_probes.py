@@ -198,7 +198,8 @@ def main() -> None:
         compare("lexical features, cumulative ordinal", ordinal, scheme, train, valid, train_x, valid_x)
         return
     if args.probe == "causal":
-        train_lm, valid_lm = smollm2_states(train), smollm2_states(valid)
+        states = smollm2_states(train + valid)  # one model load for both splits
+        train_lm, valid_lm = states[: len(train)], states[len(train):]
         compare("lexical + frozen SmolLM2-135M states", multinomial, scheme, train, valid,
                 np.hstack([train_x, train_lm]), np.hstack([valid_x, valid_lm]))
         compare("frozen SmolLM2-135M states alone", multinomial, scheme, train, valid, train_lm, valid_lm)
