@@ -22,7 +22,6 @@ import pandas as pd
 from reljudge.io import read_pairs
 from reljudge.judges.base import load_judge
 from reljudge.judges.encoder import EncoderJudge, shipped_directory
-from reljudge.judges.lexical_features import pair_features
 from reljudge.labels import get_scheme
 from reljudge.train.lexical import agreement_figures
 
@@ -57,7 +56,7 @@ def main() -> int:
     if torch_model and Path(torch_model).exists():
         fp32 = EncoderJudge(torch_model)
         logits = fp32.encoder_logits(valid)  # once: the slow part
-        stacked = [scheme.labels[i] for i in fp32.stack(pair_features(valid), logits).argmax(axis=1)]
+        stacked = [scheme.labels[i] for i in fp32.stack(fp32.group_features(valid), logits).argmax(axis=1)]
         rows.append(row("cross-encoder, torch fp32", agreement_figures(scheme, truth, stacked)))
         alone = [scheme.labels[i] for i in logits.argmax(axis=1)]
         rows.append(row("encoder alone, torch fp32", agreement_figures(scheme, truth, alone)))

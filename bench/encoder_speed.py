@@ -65,11 +65,13 @@ def model_inputs(torch_model: str):
 
 
 def run_sentence_transformers(pairs, torch_model: str):
-    """The model directory's encoder by CrossEncoder.predict, then its own stacked classifier (its reljudge.json)."""
+    """The model directory's encoder by CrossEncoder.predict, then its own stacked classifier (its reljudge.json) on
+    the group features it was stacked on (a model from before the semantic features has only the lexical ones)."""
     import torch
     from sentence_transformers import CrossEncoder
 
     from reljudge.judges.lexical_features import pair_features
+    from reljudge.judges.token_vectors import SEMANTIC_NAMES, SemanticFeatures
     from reljudge.train.encoder import stacked_logits
 
     torch.set_num_threads(THREADS)
@@ -79,7 +81,10 @@ def run_sentence_transformers(pairs, torch_model: str):
     started = time.perf_counter()
     logits = model.predict(inputs.texts(pairs), batch_size=32, activation_fn=torch.nn.Identity(),
                            show_progress_bar=False, convert_to_numpy=True)
-    scores = stacked_logits(config["stack"], np.hstack([pair_features(pairs), logits]))
+    group = [pair_features(pairs)]
+    if SEMANTIC_NAMES[0] in config["stack"]["features"]:
+        group.append(SemanticFeatures.load(inputs, Path(torch_model))(pairs))
+    scores = stacked_logits(config["stack"], np.hstack([*group, logits]))
     return scores, time.perf_counter() - started, f"CrossEncoder.predict({torch_model})"
 
 

@@ -19,6 +19,11 @@ the valid alpha (never used to choose anything).
         pair as the causal template writes it (query and product fields, no instructions); its last layer's
         states, mean-pooled over the pair's tokens (576 numbers), go beside the lexical features, and alone.
         ~20 min on 2 cores.
+    python bench/quality_probes.py semantic
+        The cross-encoder's semantic features (`judges/token_vectors.py`: static token vectors from the shipped
+        judge, relative to the query's other candidates) beside the lexical ones. Besides the usual rows, a
+        second figure that valid does not decide alone: grouped 5-fold CV over all 103 queries (train and valid),
+        averaged over 4 fold seeds, at the C that is best there. Seconds.
 """
 
 from __future__ import annotations
@@ -73,28 +78,42 @@ def ordinal(train_x, train_y, test_x, C):
     return log_proba(test_x) + prior_offsets(log_proba(train_x), target)
 
 
-def compare(name, fit, scheme, train, valid, train_x, valid_x) -> None:
+def figures(scheme, truth, predicted) -> dict:
+    from reljudge.train.lexical import agreement_figures
+
+    return agreement_figures(scheme, [scheme.labels[i] for i in truth], [scheme.labels[i] for i in predicted])
+
+
+def cv_alpha(fit, scheme, pairs, y, features, C, seed: int = 0) -> float:
+    """Alpha of out-of-fold labels over 5 folds of whole queries (fold assignment seeded)."""
     from reljudge.train.encoder import query_folds
-    from reljudge.train.lexical import agreement_figures, label_indices
+
+    folds, out_of_fold = query_folds(pairs, 5, seed), np.zeros(len(y), dtype=int)
+    for fold in range(5):
+        kept, held = folds != fold, folds == fold
+        out_of_fold[held] = fit(features[kept], y[kept], features[held], C).argmax(axis=1)
+    return figures(scheme, y, out_of_fold)["alpha"]
+
+
+def compare(name, fit, scheme, train, valid, train_x, valid_x) -> None:
+    from reljudge.train.lexical import label_indices
 
     y = label_indices(train, scheme, "ESCI train")
-    folds = query_folds(train, 5, 0)
-
-    def figures(truth, predicted):
-        return agreement_figures(scheme, [scheme.labels[i] for i in truth], [scheme.labels[i] for i in predicted])
-
-    cv = {}
-    for C in GRID:
-        out_of_fold = np.zeros(len(y), dtype=int)
-        for fold in range(5):
-            kept, held = folds != fold, folds == fold
-            out_of_fold[held] = fit(train_x[kept], y[kept], train_x[held], C).argmax(axis=1)
-        cv[C] = figures(y, out_of_fold)["alpha"]
+    cv = {C: cv_alpha(fit, scheme, train, y, train_x, C) for C in GRID}
     C = max(GRID, key=cv.get)
     predicted = fit(train_x, y, valid_x, C).argmax(axis=1)
-    valid_figures = figures(label_indices(valid, scheme, "ESCI valid"), predicted)
+    valid_figures = figures(scheme, label_indices(valid, scheme, "ESCI valid"), predicted)
     spread = " / ".join(f"{share:.2f}" for share in np.bincount(predicted, minlength=4) / len(predicted))
     print(f"| {name} | {C} | {cv[C]:.3f} | {valid_figures['alpha']:.3f} | {valid_figures['macro_f1']:.3f} | {spread} |")
+
+
+def all_queries_cv(scheme, pairs, features, seeds: int = 4) -> float:
+    """Grouped 5-fold CV alpha over the given pairs, averaged over fold seeds, at the best C of `GRID`."""
+    from reljudge.train.lexical import label_indices
+
+    y = label_indices(pairs, scheme, "ESCI")
+    return max(np.mean([cv_alpha(multinomial, scheme, pairs, y, features, C, seed) for seed in range(seeds)])
+               for C in GRID)
 
 
 def homedepot_stage(model_dir: Path, n_pairs: int, layers: int | None):
@@ -179,7 +198,7 @@ def train_first_stage(model_dir: Path, n_pairs: int, layers: int | None) -> None
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("probe", choices=["ordinal", "homedepot", "causal"])
+    parser.add_argument("probe", choices=["ordinal", "homedepot", "causal", "semantic"])
     parser.add_argument("--model", type=Path, default=ROOT / "out" / "hd-ce", help="the first-stage encoder")
     parser.add_argument("--pairs", type=int, default=24_000, help="Home Depot pairs to train the first stage on")
     parser.add_argument("--layers", type=int, help="keep the base's lowest N layers in the first stage (default all)")
@@ -196,6 +215,18 @@ def main() -> None:
             train_x, valid_x)
     if args.probe == "ordinal":
         compare("lexical features, cumulative ordinal", ordinal, scheme, train, valid, train_x, valid_x)
+        return
+    if args.probe == "semantic":
+        from reljudge.judges.base import load_judge
+
+        semantic = load_judge("cross-encoder").semantic
+        train_s, valid_s = semantic(train), semantic(valid)
+        compare("lexical + semantic", multinomial, scheme, train, valid, np.hstack([train_x, train_s]),
+                np.hstack([valid_x, valid_s]))
+        for name, features in (("lexical", np.vstack([train_x, valid_x])),
+                               ("lexical + semantic", np.hstack([np.vstack([train_x, valid_x]),
+                                                                 np.vstack([train_s, valid_s])]))):
+            print(f"all 103 queries, {name}: CV alpha {all_queries_cv(scheme, train + valid, features):.3f}")
         return
     if args.probe == "causal":
         states = smollm2_states(train + valid)  # one model load for both splits

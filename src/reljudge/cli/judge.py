@@ -26,7 +26,7 @@ def judge(
     output: Annotated[Path, typer.Option(
         "--output", "-o", help="A directory (no suffix): Parquet shards + manifest, streamed and resumable. "
                                "Or one file: .parquet, .csv, .jsonl (or qrels), for inputs that fit in memory.")],
-    judge_spec: Annotated[str, typer.Option("--judge", help="Judge spec, e.g. lexical, majority, lexical:DIR.")] = DEFAULT_JUDGE,
+    judge_spec: Annotated[str, typer.Option("--judge", help="Judge spec, e.g. cross-encoder, lexical, majority, cross-encoder:DIR.")] = DEFAULT_JUDGE,
     fmt: Annotated[
         Optional[str], typer.Option("--format", help="parquet, csv, jsonl or trec-qrels (default: from OUT's suffix).")
     ] = None,

