@@ -11,6 +11,7 @@ stack), after a warm-up batch; alpha is on the valid pairs among them.
     python bench/encoder_speed.py                                   # the shipped judge against its torch model
     python bench/encoder_speed.py --torch-model DIR                 # if the torch model is elsewhere
     python bench/encoder_speed.py --full-model out/ce-esci          # and against the six-layer model
+    python bench/encoder_speed.py --graphs                          # and the encoder alone, runtime by runtime
 """
 
 from __future__ import annotations
@@ -79,25 +80,29 @@ def run_sentence_transformers(pairs, torch_model: str):
     model = CrossEncoder(torch_model, max_length=config["max_length"], device="cpu")
     model.predict(inputs.texts(pairs[:32]), batch_size=32)
     started = time.perf_counter()
-    logits = model.predict(inputs.texts(pairs), batch_size=32, activation_fn=torch.nn.Identity(),
+    texts = inputs.texts(pairs)  # once for the model and the semantic features, as the shipped judge does
+    logits = model.predict(texts, batch_size=32, activation_fn=torch.nn.Identity(),
                            show_progress_bar=False, convert_to_numpy=True)
     group = [pair_features(pairs)]
     if SEMANTIC_NAMES[0] in config["stack"]["features"]:
-        group.append(SemanticFeatures.load(inputs, Path(torch_model))(pairs))
+        group.append(SemanticFeatures.load(inputs, Path(torch_model))(pairs, texts))
     scores = stacked_logits(config["stack"], np.hstack([*group, logits]))
     return scores, time.perf_counter() - started, f"CrossEncoder.predict({torch_model})"
 
 
 def roofline(pairs, torch_model: str) -> dict:
-    """The model's multiply-adds per pair (its linear layers and attention at the pairs' mean length), and what
-    this CPU's fp32 matrix product reaches with THREADS threads on a layer-sized product: the ceiling of any
-    fp32 runtime for this model here."""
+    """The model's floating-point operations per pair (its linear layers and attention at the pairs' mean length),
+    whole and with the last layer at [CLS] only (the shipped graph: keys and values at every position, the rest at
+    one), and what this CPU's fp32 matrix product reaches with THREADS threads on a layer-sized product: the
+    ceiling of any fp32 runtime for this model here."""
     import torch
 
     config = json.loads((Path(torch_model) / "config.json").read_text())
     h, layers, ffn = config["hidden_size"], config["num_hidden_layers"], config["intermediate_size"]
     tokens = float(np.mean([len(ids) for ids, _ in model_inputs(torch_model)[1].encode(pairs)]))
-    flop = 2 * layers * (tokens * (4 * h * h + 2 * h * ffn) + 2 * tokens * tokens * h)
+    per_layer = tokens * (4 * h * h + 2 * h * ffn) + 2 * tokens * tokens * h
+    cls_last_layer = tokens * 2 * h * h + (2 * h * h + 2 * h * ffn) + 2 * tokens * h
+    flop, flop_cls = 2 * layers * per_layer, 2 * ((layers - 1) * per_layer + cls_last_layer)
     torch.set_num_threads(THREADS)
     a, b = torch.randn(int(40 * tokens), h), torch.randn(h, ffn)
     for _ in range(3):
@@ -106,7 +111,36 @@ def roofline(pairs, torch_model: str) -> dict:
     for _ in range(repeats):
         a @ b
     gemm = 2 * a.shape[0] * h * ffn * repeats / (time.perf_counter() - started)
-    return {"tokens": tokens, "gflop_per_pair": flop / 1e9, "gemm_gflops": gemm / 1e9}
+    return {"tokens": tokens, "gflop_per_pair": flop / 1e9, "gflop_per_pair_cls": flop_cls / 1e9,
+            "gemm_gflops": gemm / 1e9}
+
+
+def run_encoder(pairs, model: str) -> dict:
+    """The encoder alone (texts, tokenization and the model; no features, no stack) of a judge directory."""
+    import torch
+
+    from reljudge.judges.encoder import EncoderJudge
+
+    torch.set_num_threads(THREADS)
+    judge = EncoderJudge(model, threads=THREADS)
+    judge.encoder_logits(pairs[:32])
+    started = time.perf_counter()
+    judge.encoder_logits(pairs)
+    return {"pairs_per_s": len(pairs) / (time.perf_counter() - started)}
+
+
+def export_variants(torch_model: str, scratch: str) -> list[tuple[str, str]]:
+    """The torch model exported four ways, fp32 and int8, whole and with the last layer at [CLS]: (name, dir)."""
+    from reljudge.train.export import export_onnx
+
+    variants = []
+    for int8 in (False, True):
+        for at_cls in (False, True):
+            output = Path(scratch) / f"{int8}-{at_cls}"
+            export_onnx(torch_model, output, int8=int8, last_layer_at_cls=at_cls)
+            variants.append((f"ONNX {'int8' if int8 else 'fp32'}, "
+                             f"{'last layer at [CLS]' if at_cls else 'whole graph'}", str(output)))
+    return variants
 
 
 def child(which: str, torch_model: str) -> None:
@@ -115,8 +149,8 @@ def child(which: str, torch_model: str) -> None:
     from reljudge.train.lexical import agreement_figures
 
     pairs = bench_pairs()
-    if which == "roofline":
-        print(json.dumps(roofline(pairs, torch_model)))
+    if which in ("roofline", "encoder"):
+        print(json.dumps((roofline if which == "roofline" else run_encoder)(pairs, torch_model)))
         return
     scores, seconds, name = run_fast(pairs) if which == "fast" else run_sentence_transformers(pairs, torch_model)
     scheme = get_scheme("esci")
@@ -132,7 +166,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--torch-model", help="the torch model the shipped judge was exported from")
     parser.add_argument("--full-model", help="a full-size model the shipped judge stands in for, also measured")
-    parser.add_argument("--child", choices=["fast", "st", "roofline"], help=argparse.SUPPRESS)
+    parser.add_argument("--graphs", action="store_true",
+                        help="also time the encoder alone: torch, and ONNX fp32/int8, whole and last layer at [CLS]")
+    parser.add_argument("--child", choices=["fast", "st", "roofline", "encoder"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args.child, args.torch_model or "")
@@ -169,7 +205,19 @@ def main() -> int:
         print(f"{model}: {roof['gflop_per_pair']:.2f} GFLOP per pair at {roof['tokens']:.1f} tokens; "
               f"CrossEncoder.predict runs {roof['gflop_per_pair'] * st['pairs_per_s']:.0f} GFLOP/s, this CPU's fp32 "
               f"matrix product {roof['gemm_gflops']:.0f} GFLOP/s ({THREADS} threads): fp32 tops out at "
-              f"{roof['gemm_gflops'] / roof['gflop_per_pair']:.0f} pairs/s here")
+              f"{roof['gemm_gflops'] / roof['gflop_per_pair']:.0f} pairs/s here; with the last layer at [CLS] "
+              f"only, as shipped, {roof['gflop_per_pair_cls']:.2f} GFLOP per pair "
+              f"({roof['gflop_per_pair_cls'] / roof['gflop_per_pair']:.2f}x)")
+    if args.graphs:
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="encoder-graphs-") as scratch:
+            rows = [("torch fp32 (transformers, the Hugging Face forward)", torch_model),
+                    *export_variants(torch_model, scratch)]
+            timed = [(name, measure("encoder", model)["pairs_per_s"]) for name, model in rows]
+        print(f"the encoder alone (texts, tokenization, model) of {torch_model}, {THREADS} threads:")
+        for name, speed in timed:
+            print(f"  {name:<58} {speed:8.1f} pairs/s  {speed / timed[0][1]:5.2f}x")
     return 0
 
 

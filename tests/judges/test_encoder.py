@@ -73,6 +73,8 @@ def test_labels_do_not_depend_on_input_order_batch_size_or_chunking(backend, pai
     np.testing.assert_allclose(judge.predict_proba(shuffled, batch_size=3), reference[order], rtol=0, atol=1e-12)
     by_group = np.vstack([judge.predict_proba(g, batch_size=1) for g in groups])
     np.testing.assert_allclose(by_group, reference, rtol=0, atol=1e-12)
+    # the texts cut once and shared by the encoder and the semantic features give what each cutting its own gives
+    np.testing.assert_array_equal(judge.stack(judge.group_features(pairs), logits), reference)
 
 
 def test_training_config_is_saved_beside_the_model(tiny_cross_encoder):

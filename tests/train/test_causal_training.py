@@ -56,9 +56,11 @@ def test_only_lora_weights_of_the_top_layers_train(trained):
 
 
 def test_adapter_changes_the_model(trained, example_pairs, smollm2_base):
-    _, summary = trained
-    tuned = load_judge(summary["spec"])  # the spec training printed pins the adapter it wrote
-    base = load_judge("causal:smollm2")
+    directory, summary = trained
+    assert load_judge(summary["spec"]).spec == summary["spec"]  # the spec training printed pins the adapter it wrote
+    # fp32: two steps move the weights by ~1e-5, below bf16's resolution (auto picks bf16 on an AVX-512 BF16 CPU)
+    tuned = load_judge(f"causal:{directory}", precision="fp32")
+    base = load_judge("causal:smollm2", precision="fp32")
     pairs = example_pairs[16:20]
     offsets = tuned.offsets
     tuned_log = np.log(tuned.predict_proba(pairs)) - offsets

@@ -15,6 +15,9 @@ def export(
     model_dir: Annotated[Path, typer.Argument(help="A cross-encoder directory made by `reljudge train`.")],
     onnx: Annotated[bool, typer.Option("--onnx", help="Export to ONNX, run by onnxruntime (the only format).")] = False,
     int8: Annotated[bool, typer.Option("--int8", help="Quantise the weights to int8 (dynamic quantisation).")] = False,
+    whole_graph: Annotated[bool, typer.Option(
+        "--whole-graph", help="Trace the last layer at every position (by default only at [CLS], the one the "
+                              "classifier reads: the same logits for less work).")] = False,
     output: Annotated[Optional[Path], typer.Option(
         "--output", "-o", help="Where the ONNX judge goes (default: DIR-onnx, or DIR-onnx-int8).")] = None,
     data: Annotated[Optional[Path], typer.Option(
@@ -40,7 +43,8 @@ def export(
     pairs, source = check_sample(model_dir, data, split, sample)
     if not pairs:
         console.print(f"no check: {source}")
-    summary = export_onnx(model_dir, output, int8=int8, check_pairs=pairs, min_agreement=min_agreement)
+    summary = export_onnx(model_dir, output, int8=int8, last_layer_at_cls=not whole_graph, check_pairs=pairs,
+                          min_agreement=min_agreement)
     if as_json:
         print(json.dumps(summary, indent=2))
         return
@@ -51,5 +55,5 @@ def export(
         if "torch" in check:
             line += f"; alpha torch {check['torch']['alpha']}, onnx {check['onnx']['alpha']}"
         console.print(line)
-    console.print(f"wrote {output} ({summary['bytes'] / 2**20:.1f} MiB model); judge with "
-                  f"--judge cross-encoder:{output}")
+    console.print(f"wrote {output} ({summary['bytes'] / 2**20:.1f} MiB model, {summary['graph']} graph); judge "
+                  f"with --judge cross-encoder:{output}")

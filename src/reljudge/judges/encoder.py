@@ -111,11 +111,15 @@ class EncoderJudge:
         """
         if not pairs:
             return np.zeros((0, self.scheme.k))
-        return self.stack(self.group_features(pairs), self.encoder_logits(pairs))
+        texts = self.inputs.texts(pairs)  # cut to the budget once: the encoder and the semantic features read them
+        return self.stack(self.group_features(pairs, texts), self.encoder_logits(pairs, texts))
 
-    def group_features(self, pairs: Sequence[Pair]) -> np.ndarray:
-        """The lexical and semantic features of each pair, (n, d): the stack's inputs besides the logits."""
-        return np.hstack([pair_features(pairs), self.semantic(pairs)])
+    def group_features(self, pairs: Sequence[Pair], texts: Sequence[tuple[str, str]] | None = None) -> np.ndarray:
+        """The lexical and semantic features of each pair, (n, d): the stack's inputs besides the logits.
+
+        `texts`: `self.inputs.texts(pairs)`, when the caller has them already.
+        """
+        return np.hstack([pair_features(pairs), self.semantic(pairs, texts)])
 
     def stack(self, group_features: np.ndarray, encoder_logits: np.ndarray) -> np.ndarray:
         """The stacked classifier's probabilities from `group_features` and encoder logits (one row per pair).
@@ -128,22 +132,25 @@ class EncoderJudge:
         proba = np.exp(logits)
         return proba / proba.sum(axis=1, keepdims=True)
 
-    def encoder_logits(self, pairs: Sequence[Pair]) -> np.ndarray:
+    def encoder_logits(self, pairs: Sequence[Pair], texts: Sequence[tuple[str, str]] | None = None) -> np.ndarray:
         """The encoder's raw logits, (n, k) (see `encoder_logits`)."""
-        return encoder_logits(self.inputs, self.backend, pairs)
+        return encoder_logits(self.inputs, self.backend, pairs, texts)
 
 
-def encoder_logits(inputs: PairEncoder, backend: Callable[[Batch], np.ndarray], pairs: Sequence[Pair]) -> np.ndarray:
+def encoder_logits(inputs: PairEncoder, backend: Callable[[Batch], np.ndarray], pairs: Sequence[Pair],
+                   texts: Sequence[tuple[str, str]] | None = None) -> np.ndarray:
     """A backend's logits for each pair, (n, k), computed query group by query group (see `group_batches`).
 
-    Each distinct pair (by query group and pair hash) is run once; duplicates share its row.
+    Each distinct pair (by query group and pair hash) is run once; duplicates share its row. `texts`:
+    `inputs.texts(pairs)`, when the caller has them already.
     """
     keys = [(p.query_id or query_key(p.query), p.pair_hash) for p in pairs]
     first: dict[tuple[str, str], int] = {}
     for i, key in enumerate(keys):
         first.setdefault(key, i)
     unique = list(first.values())
-    encoded = dict(zip(unique, inputs.encode([pairs[i] for i in unique])))
+    encoded = dict(zip(unique, inputs.encode([pairs[i] for i in unique],
+                                             None if texts is None else [texts[i] for i in unique])))
     logits_of: dict[tuple[str, str], np.ndarray] = {}
     for batch in group_batches([(keys[i], len(encoded[i][0])) for i in unique]):
         logits = backend(inputs.pad([encoded[first[key]] for key in batch]))

@@ -69,9 +69,10 @@ class PairEncoder:
                 products[i] = render_inline(fitted)
         return list(zip(queries, products))
 
-    def encode(self, pairs: Sequence[Pair]) -> list[tuple[list[int], list[int]]]:
-        """(token ids, token type ids) per pair, unpadded."""
-        encodings = self.tokenizer.encode_batch(self.texts(pairs))
+    def encode(self, pairs: Sequence[Pair],
+               texts: Sequence[tuple[str, str]] | None = None) -> list[tuple[list[int], list[int]]]:
+        """(token ids, token type ids) per pair, unpadded; `texts`: `self.texts(pairs)`, when the caller has them."""
+        encodings = self.tokenizer.encode_batch(list(self.texts(pairs) if texts is None else texts))
         return [(e.ids, e.type_ids) for e in encodings]
 
     def pad(self, encoded: Sequence[tuple[list[int], list[int]]]) -> Batch:

@@ -76,12 +76,19 @@ class SemanticFeatures:
             raise JudgeError(f"{directory} has no {VECTORS_FILE}; retrain the judge with this reljudge")
         return cls(inputs, np.load(path))
 
-    def __call__(self, pairs: Sequence[Pair]) -> np.ndarray:
-        """(n, 6) features aligned with `pairs`; like the lexical ones, a row depends only on the pair and its group."""
-        return by_query_group(pairs, self.group_features, len(SEMANTIC_NAMES))
+    def __call__(self, pairs: Sequence[Pair], texts: Sequence[tuple[str, str]] | None = None) -> np.ndarray:
+        """(n, 6) features aligned with `pairs`; like the lexical ones, a row depends only on the pair and its group.
 
-    def group_features(self, pairs: Sequence[Pair]) -> np.ndarray:
-        texts = self.inputs.texts(pairs)
+        `texts`: `self.inputs.texts(pairs)`, when the caller has them already (the encoder reads the same).
+        """
+        text_of: dict[str, tuple[str, str]] = {}
+        for pair, text in zip(pairs, self.inputs.texts(pairs) if texts is None else texts):
+            text_of.setdefault(pair.pair_hash, text)  # the pair `by_query_group` passes is a hash's first
+        return by_query_group(pairs, lambda group: self.group_features(group, [text_of[p.pair_hash] for p in group]),
+                              len(SEMANTIC_NAMES))
+
+    def group_features(self, pairs: Sequence[Pair], texts: Sequence[tuple[str, str]]) -> np.ndarray:
+        """The features of one query group's distinct pairs, given the texts the encoder reads for them."""
         query = self.vectors([texts[0][0]])[0]
         titles = self.vectors([p.product.title for p in pairs])
         products = self.vectors([product for _, product in texts])
