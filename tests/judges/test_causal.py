@@ -89,3 +89,19 @@ def test_shipped_adapter_is_the_causal_default(smollm2_base):
     proba = judge.predict_proba(PAIRS)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
     assert judge.spec.startswith("causal@")
+
+
+def test_an_adapter_is_merged_in_fp32_then_rounded_to_bf16_once(smollm2_base):
+    """Regression: merged into bf16 weights, the shipped ESCI adapter's valid alpha fell from 0.045 to -0.0005."""
+    import torch
+
+    from reljudge.judges.causal import shipped_directory
+    from reljudge.judges.causal_model import load_causal_lm
+
+    adapter = shipped_directory()
+    fp32 = load_causal_lm(smollm2_base.directory, "fp32", adapter).state_dict()
+    bf16 = load_causal_lm(smollm2_base.directory, "bf16", adapter).state_dict()
+    tuned = [name for name in fp32 if ".layers.29." in name and name.endswith("proj.weight")]
+    assert tuned and all(bf16[name].dtype == torch.bfloat16 for name in tuned)
+    for name in tuned:
+        torch.testing.assert_close(bf16[name], fp32[name].to(torch.bfloat16), rtol=0, atol=0)

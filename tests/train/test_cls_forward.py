@@ -48,6 +48,12 @@ def test_a_layout_it_does_not_know_is_exported_whole():
     assert cls_only(transformers.DistilBertForSequenceClassification(config).eval()) is None
 
 
+def test_a_model_the_rewrite_cannot_run_is_exported_whole():
+    """ELECTRA's layers have BERT's parts, but its embeddings (16 wide here) are projected to the hidden size first."""
+    config = transformers.ElectraConfig(**SIZES, embedding_size=16)
+    assert cls_only(transformers.ElectraForSequenceClassification(config).eval()) is None
+
+
 def test_a_model_whose_own_forward_differs_is_exported_whole():
     class Sharpened(transformers.BertForSequenceClassification):
         """The BERT layout, but its forward does something the rewrite does not (doubles the logits)."""

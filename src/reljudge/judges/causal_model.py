@@ -170,9 +170,12 @@ def load_causal_lm(directory: Path, precision: str = "fp32", adapter: Path | Non
     extra: dict[str, Any] = {}
     if precision == "int8" and on == "cuda":
         extra["quantization_config"] = transformers.BitsAndBytesConfig(load_in_8bit=True)
+    # An adapter is merged into fp32 weights and the sum rounded to bf16 once: merged into bf16 weights, the shipped
+    # ESCI adapter lost all it had learned (valid alpha 0.045 in fp32, -0.0005 merged in bf16, 0.048 merged in fp32).
+    merge_dtype = torch.float32 if adapter is not None and not extra else dtype
     with _quiet(transformers):
-        model = transformers.AutoModelForCausalLM.from_pretrained(str(directory), dtype=dtype, local_files_only=True,
-                                                                  **extra)
+        model = transformers.AutoModelForCausalLM.from_pretrained(str(directory), dtype=merge_dtype,
+                                                                  local_files_only=True, **extra)
         if adapter is not None:
             from peft import PeftModel
 
@@ -180,7 +183,7 @@ def load_causal_lm(directory: Path, precision: str = "fp32", adapter: Path | Non
             # Merged, the adapter costs nothing per token; an 8-bit base cannot take a merge, so it stays beside it.
             model = model if extra else model.merge_and_unload()
     if not extra:
-        model = model.to(on)
+        model = model.to(device=on, dtype=dtype)
     if precision == "int8" and on == "cpu":
         from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
 
