@@ -69,7 +69,7 @@ class ClsOnlyClassifier(torch.nn.Module):
 
     def __init__(self, model: Any):
         super().__init__()
-        self.model = model.eval()
+        self.model = model.eval()  # registers the head's weights, which `self.head` reaches only through a closure
         self.base = model.base_model
         self.layers = _layers(self.base)
         self.head = _head(model)

@@ -118,7 +118,8 @@ def train_cross_encoder(
     transformers.set_seed(seed)
 
     encoder = PairEncoder(base_dir / TOKENIZER_FILE, params["max_length"], params["query_tokens"])
-    encoded = encoder.encode(pairs)
+    texts = encoder.texts(pairs)  # cut to the budget once: every encoder pass and the semantic features read them
+    encoded = encoder.encode(pairs, texts)
     write_token_vectors(base_dir, output_dir)
     semantic = SemanticFeatures.load(encoder, output_dir)
     oof = np.zeros((len(pairs), scheme.k))
@@ -127,8 +128,8 @@ def train_cross_encoder(
         kept = np.flatnonzero(fold_of != fold)
         logger.info("fold %d/%d: fine-tuning on %d pairs", fold + 1, params["folds"], len(kept))
         model = fine_tune(base_dir, encoder, [encoded[i] for i in kept], y[kept], scheme, params, seed)
-        oof[held] = encoder_logits(encoder, TorchBackend(model), [pairs[i] for i in held])
-    features = np.hstack([pair_features(pairs), semantic(pairs), oof])
+        oof[held] = encoder_logits(encoder, TorchBackend(model), [pairs[i] for i in held], [texts[i] for i in held])
+    features = np.hstack([pair_features(pairs), semantic(pairs, texts), oof])
     C, cv = choose_stack_C(features, y, fold_of, scheme, params["stack_C"], seed)
     logger.info("stack C=%s (grouped CV on train: %s)", C, cv)
 
@@ -159,8 +160,9 @@ def train_cross_encoder(
     judge = EncoderJudge(output_dir, location=str(output_dir))
     figures = None
     if valid_pairs:
-        logits = judge.encoder_logits(valid_pairs)
-        stacked = stacked_logits(stack, np.hstack([judge.group_features(valid_pairs), logits]))
+        valid_texts = judge.inputs.texts(valid_pairs)
+        logits = judge.encoder_logits(valid_pairs, valid_texts)
+        stacked = stacked_logits(stack, np.hstack([judge.group_features(valid_pairs, valid_texts), logits]))
         truth = [p.label for p in valid_pairs]
         figures = agreement_figures(scheme, truth, [scheme.labels[i] for i in stacked.argmax(axis=1)])
         figures["encoder_alone"] = agreement_figures(scheme, truth, [scheme.labels[i] for i in logits.argmax(axis=1)])
