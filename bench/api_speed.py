@@ -50,7 +50,7 @@ def valid_pairs(n: int):
 
 
 def speed(base_url: str, pairs, concurrency: int) -> tuple[float, object]:
-    from reljudge.judges.base import load_judge
+    from reljudge.judges.registry import load_judge
 
     # a long timeout: llama-cpp-python's server answers one request at a time, so the 8th waits for 7 others
     judge = load_judge("api:smollm2", base_url=base_url, concurrency=concurrency, timeout=600)
@@ -67,7 +67,7 @@ def fault_run(module, pairs) -> dict:
     Queries are made unique (the stub finds a pair by its query line), so each answer belongs to one pair."""
     import dataclasses
 
-    from reljudge.judges.base import load_judge
+    from reljudge.judges.registry import load_judge
 
     kinds = ["garbage", "500", "429", "timeout", "truncate"]
     pairs = [dataclasses.replace(p, query=f"{p.query} #{k}") for k, p in enumerate(pairs)]
@@ -89,7 +89,8 @@ def fault_run(module, pairs) -> dict:
 
 def quality(base_url: str, pairs) -> dict:
     from reljudge.infer.batch import judge_pairs
-    from reljudge.judges.base import load_judge, predict
+    from reljudge.judges.base import predict
+    from reljudge.judges.registry import load_judge
     from reljudge.labels import get_scheme
     from reljudge.metrics.agreement import alpha
     from reljudge.metrics.classification import accuracy, macro_f1

@@ -81,7 +81,7 @@ def pandas_way(source: Path, out: Path) -> None:
     """The obvious script: the whole file in a DataFrame, predict_proba on every pair at once."""
     import numpy as np
 
-    from reljudge.judges.base import load_judge
+    from reljudge.judges.registry import load_judge
     from reljudge.records import Pair, Product
 
     frame = pd.read_parquet(source)

@@ -54,7 +54,7 @@ def ensure_run(runs: Path, fraction: float, train, valid, epochs: float) -> dict
 
 def judged_figures(spec: str, valid, train) -> dict:
     """A judge's valid figures, raw and with offsets matched to the train label distribution."""
-    from reljudge.judges.base import load_judge
+    from reljudge.judges.registry import load_judge
     from reljudge.labels import get_scheme
     from reljudge.train.causal import valid_report
 

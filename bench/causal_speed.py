@@ -37,7 +37,7 @@ def valid_pairs(n: int):
 
 
 def one_pass(pairs, precision: str, batch: int) -> list[str]:
-    from reljudge.judges.base import load_judge
+    from reljudge.judges.registry import load_judge
 
     judge = load_judge("causal", precision=precision)
     judge.predict_proba(pairs[:batch], batch_size=batch)
@@ -51,7 +51,7 @@ def generate(pairs, batch: int) -> list[str]:
     """The obvious way: the whole prompt, greedy generation of a few tokens, the answer word parsed."""
     import torch
 
-    from reljudge.judges.base import load_judge
+    from reljudge.judges.registry import load_judge
 
     judge = load_judge("causal", precision="fp32")
     prompt, model, tokenizer = judge.prompt, judge.model, judge.prompt.tokenizer
@@ -96,7 +96,7 @@ def main() -> None:
     if args.child:
         child(args.child, args.pairs, args.batch)
         return
-    from reljudge.judges.causal_model import bf16_supported
+    from reljudge.judges.causal.model import bf16_supported
     from reljudge.labels import get_scheme
     from reljudge.metrics import alpha
 

@@ -20,10 +20,11 @@ from pathlib import Path
 import pandas as pd
 
 from reljudge.io import read_pairs
-from reljudge.judges.base import load_judge
-from reljudge.judges.encoder import EncoderJudge, shipped_directory
+from reljudge.judges.registry import load_judge
+from reljudge.judges.encoder.judge import SHIPPED, EncoderJudge
+from reljudge.judges.model_dir import shipped_directory
 from reljudge.labels import get_scheme
-from reljudge.train.lexical import agreement_figures
+from reljudge.train.common import agreement_figures
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "esci" / "esci_us_dev.csv"
@@ -50,7 +51,7 @@ def main() -> int:
     def labels_of(judge) -> list[str]:
         return [scheme.labels[i] for i in judge.predict_proba(valid).argmax(axis=1)]
 
-    shipped = EncoderJudge(shipped_directory())
+    shipped = EncoderJudge(shipped_directory(SHIPPED))
     rows = [row("lexical (shipped)", agreement_figures(scheme, truth, labels_of(load_judge("lexical"))))]
     torch_model = args.torch_model or shipped.config.get("export", {}).get("from", "")
     if torch_model and Path(torch_model).exists():

@@ -48,7 +48,7 @@ def bench_pairs(n: int = 2000):
 
 
 def run_fast(pairs):
-    from reljudge.judges.base import load_judge
+    from reljudge.judges.registry import load_judge
 
     judge = load_judge("cross-encoder", threads=THREADS)
     judge.predict_proba(pairs[:32])
@@ -59,7 +59,7 @@ def run_fast(pairs):
 
 def model_inputs(torch_model: str):
     """A trained model directory's reljudge.json, and its pair encoder with the token budget it was trained with."""
-    from reljudge.judges.encoder_inputs import PairEncoder
+    from reljudge.judges.encoder.inputs import PairEncoder
 
     config = json.loads((Path(torch_model) / "reljudge.json").read_text())
     return config, PairEncoder(Path(torch_model) / "tokenizer.json", config["max_length"], config["query_tokens"])
@@ -71,8 +71,8 @@ def run_sentence_transformers(pairs, torch_model: str):
     import torch
     from sentence_transformers import CrossEncoder
 
-    from reljudge.judges.lexical_features import pair_features
-    from reljudge.judges.token_vectors import SEMANTIC_NAMES, SemanticFeatures
+    from reljudge.judges.features.lexical import pair_features
+    from reljudge.judges.features.token_vectors import SEMANTIC_NAMES, SemanticFeatures
     from reljudge.train.encoder import stacked_logits
 
     torch.set_num_threads(THREADS)
@@ -119,7 +119,7 @@ def run_encoder(pairs, model: str) -> dict:
     """The encoder alone (texts, tokenization and the model; no features, no stack) of a judge directory."""
     import torch
 
-    from reljudge.judges.encoder import EncoderJudge
+    from reljudge.judges.encoder.judge import EncoderJudge
 
     torch.set_num_threads(THREADS)
     judge = EncoderJudge(model, threads=THREADS)
@@ -146,7 +146,7 @@ def export_variants(torch_model: str, scratch: str) -> list[tuple[str, str]]:
 def child(which: str, torch_model: str) -> None:
     """Run one path and print its figures as JSON (called in a subprocess by main)."""
     from reljudge.labels import get_scheme
-    from reljudge.train.lexical import agreement_figures
+    from reljudge.train.common import agreement_figures
 
     pairs = bench_pairs()
     if which in ("roofline", "encoder"):
@@ -176,9 +176,10 @@ def main() -> int:
     if not DATA.exists():
         print(f"skipped: {DATA} is absent (the shared ESCI data is not on this machine)")
         return 0
-    from reljudge.judges.encoder import EncoderJudge, shipped_directory
+    from reljudge.judges.encoder.judge import SHIPPED, EncoderJudge
+    from reljudge.judges.model_dir import shipped_directory
 
-    torch_model = args.torch_model or EncoderJudge(shipped_directory()).config.get("export", {}).get("from", "")
+    torch_model = args.torch_model or EncoderJudge(shipped_directory(SHIPPED)).config.get("export", {}).get("from", "")
     if not torch_model or not Path(torch_model).exists():
         print("skipped: the torch model the shipped judge was exported from is not here; pass --torch-model DIR")
         return 0

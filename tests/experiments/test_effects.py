@@ -6,10 +6,9 @@ import pytest
 
 from reljudge.errors import ReljudgeError
 from reljudge.experiments.bootstrap import resampled_means
+from reljudge.experiments.design import Design, design_from_sample
 from reljudge.experiments.effects import (
-    Design,
     bh_adjust,
-    design_from_sample,
     estimate_effect,
     mde,
     srs_variance,

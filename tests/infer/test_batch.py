@@ -1,12 +1,13 @@
 import numpy as np
 
 from reljudge.infer.batch import judge_pairs, to_frame
+from reljudge.judges.base import JudgeBase
 from reljudge.labels import get_scheme
 from reljudge.records import Pair, Product
 from reljudge.store import Store
 
 
-class CountingJudge:
+class CountingJudge(JudgeBase):
     """A real (if trivial) judge that counts how many pairs it was asked about."""
 
     spec = "counting@1"

@@ -12,7 +12,7 @@ import pytest
 from reljudge.infer.batch import judge_pairs, to_frame
 from reljudge.infer.stream import judge_to_shards, local_engine
 from reljudge.io import read_pairs
-from reljudge.judges.base import load_judge
+from reljudge.judges.registry import load_judge
 
 pytest.importorskip("ray.data", reason="Ray Data is not installed: pip install 'reljudge[ray]'")
 

@@ -19,7 +19,7 @@ import pytest
 
 from reljudge.infer.batch import judge_pairs, to_frame
 from reljudge.io import read_pairs
-from reljudge.judges.base import load_judge
+from reljudge.judges.registry import load_judge
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "pairs.csv"
 

@@ -13,6 +13,7 @@ from reljudge.errors import InputError
 from reljudge.infer.batch import judge_pairs, to_frame
 from reljudge.infer.stream import judge_to_shards, local_engine
 from reljudge.io import read_pairs
+from reljudge.judges.base import JudgeBase
 from reljudge.labels import get_scheme
 from reljudge.store import Store
 
@@ -20,7 +21,7 @@ BINARY = get_scheme("binary")
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 
-class CountingJudge:
+class CountingJudge(JudgeBase):
     """A real (if trivial) judge whose probabilities depend on the query's candidate set when it is a group judge."""
 
     spec = "counting@1"

@@ -12,7 +12,7 @@ import numpy as np
 
 from reljudge.infer.batch import judge_pairs
 from reljudge.io import read_pairs
-from reljudge.judges.base import load_judge
+from reljudge.judges.registry import load_judge
 from reljudge.labels import get_scheme
 from reljudge.store import Store
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from reljudge.judges.base import load_judge
-from reljudge.judges.causal_prompt import CausalPrompt
-from reljudge.judges.causal_scoring import label_log_proba
+from reljudge.judges.registry import load_judge
+from reljudge.judges.causal.prompt import CausalPrompt
+from reljudge.judges.causal.scoring import label_log_proba
 from reljudge.labels import get_scheme
 from reljudge.prompts.templates import load_template, parse_template
 from reljudge.records import Pair, Product
@@ -95,10 +95,11 @@ def test_an_adapter_is_merged_in_fp32_then_rounded_to_bf16_once(smollm2_base):
     """Regression: merged into bf16 weights, the shipped ESCI adapter's valid alpha fell from 0.045 to -0.0005."""
     import torch
 
-    from reljudge.judges.causal import shipped_directory
-    from reljudge.judges.causal_model import load_causal_lm
+    from reljudge.judges.causal.judge import SHIPPED
+    from reljudge.judges.model_dir import shipped_directory
+    from reljudge.judges.causal.model import load_causal_lm
 
-    adapter = shipped_directory()
+    adapter = shipped_directory(SHIPPED)
     fp32 = load_causal_lm(smollm2_base.directory, "fp32", adapter).state_dict()
     bf16 = load_causal_lm(smollm2_base.directory, "bf16", adapter).state_dict()
     tuned = [name for name in fp32 if ".layers.29." in name and name.endswith("proj.weight")]

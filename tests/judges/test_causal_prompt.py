@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from reljudge.errors import JudgeError
-from reljudge.judges.causal_prompt import CausalPrompt, LabelTokens, label_tokens
+from reljudge.judges.causal.prompt import CausalPrompt, LabelTokens, label_tokens
 from reljudge.labels import get_scheme
 from reljudge.prompts.templates import load_template, parse_template
 from reljudge.records import Pair, Product

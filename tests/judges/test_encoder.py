@@ -13,9 +13,11 @@ import pytest
 
 from reljudge.errors import JudgeError
 from reljudge.io import read_pairs
-from reljudge.judges.base import load_judge, predict
-from reljudge.judges.encoder import EncoderJudge, group_batches, shipped_directory
-from reljudge.judges.encoder_inputs import PairEncoder
+from reljudge.judges.base import predict
+from reljudge.judges.registry import load_judge
+from reljudge.judges.encoder.judge import SHIPPED, EncoderJudge, group_batches
+from reljudge.judges.model_dir import shipped_directory
+from reljudge.judges.encoder.inputs import PairEncoder
 from reljudge.labels import get_scheme
 
 EXAMPLE_PAIRS = Path(__file__).resolve().parents[2] / "examples" / "pairs.csv"
@@ -27,7 +29,7 @@ def pairs():
 
 
 def test_inputs_stay_within_the_token_budget(pairs):
-    encoder = PairEncoder(shipped_directory() / "tokenizer.json", max_length=24, query_tokens=4)
+    encoder = PairEncoder(shipped_directory(SHIPPED) / "tokenizer.json", max_length=24, query_tokens=4)
     encoded = encoder.encode(pairs)
     assert max(len(ids) for ids, _ in encoded) <= 24
     query, product = encoder.texts(pairs[:1])[0]
@@ -121,10 +123,10 @@ def test_the_shipped_cross_encoder_judges_the_examples(pairs):
 
 
 def test_the_shipped_judge_is_small_and_runs_without_torch():
-    size = sum(f.stat().st_size for f in shipped_directory().iterdir())
+    size = sum(f.stat().st_size for f in shipped_directory(SHIPPED).iterdir())
     assert size < 26 * 2**20
     script = (
-        "import sys; from reljudge.judges.base import load_judge; from reljudge.io import read_pairs; "
+        "import sys; from reljudge.judges.registry import load_judge; from reljudge.io import read_pairs; "
         "from reljudge.labels import get_scheme; "
         f"pairs = read_pairs({str(EXAMPLE_PAIRS)!r}, scheme=get_scheme('esci')).pairs; "
         "load_judge('cross-encoder').predict_proba(pairs); "

@@ -10,15 +10,17 @@ import pandas as pd
 import pytest
 
 from reljudge.errors import InputError, JudgeError
-from reljudge.judges.base import Judge, load_judge
-from reljudge.judges.lexical import LexicalJudge, lexical_judge
-from reljudge.judges.lexical_features import (
+from reljudge.judges.base import Judge
+from reljudge.judges.registry import load_judge
+from reljudge.judges.lexical import LexicalJudge
+from reljudge.judges.features.lexical import (
     FEATURE_NAMES, bm25, category_share, contains_phrase, coverage, group_features, group_z, pair_features,
     split_negated, title_similarity, tokenize,
 )
 from reljudge.labels import get_scheme
 from reljudge.records import Pair, Product
-from reljudge.train.lexical import agreement_figures, evaluate, fit_lexical, prior_offsets, train_lexical
+from reljudge.train.common import agreement_figures, prior_offsets
+from reljudge.train.lexical import evaluate, fit_lexical, train_lexical
 
 # Three queries, four labels each: enough signal for a tiny fit, small enough to run in milliseconds.
 CATALOGUE = {
@@ -170,7 +172,7 @@ def test_save_load_round_trip_keeps_probabilities_and_spec(judge, tmp_path):
     np.testing.assert_array_equal(loaded.predict_proba(pairs), judge.predict_proba(pairs))
     digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
     assert loaded.spec == judge.spec == f"lexical:{tmp_path / 'model'}@{digest}"
-    assert lexical_judge(str(tmp_path / "model")).spec == loaded.spec
+    assert load_judge(f"lexical:{tmp_path / 'model'}").spec == loaded.spec
 
 
 def test_spec_changes_when_the_model_changes(judge):
@@ -194,23 +196,25 @@ def test_corrupt_model_says_which_command_makes_one(tmp_path, content):
 
 def test_missing_model_and_wrong_shapes_are_judge_errors(judge, tmp_path):
     with pytest.raises(JudgeError, match="reljudge train --judge lexical"):
-        lexical_judge(str(tmp_path / "nowhere"))
+        load_judge(f"lexical:{tmp_path / 'nowhere'}")
     with pytest.raises(JudgeError, match="do not fit"):
         LexicalJudge({**judge.model, "offsets": [0.0]})
     with pytest.raises(JudgeError, match="non-finite"):
         LexicalJudge({**judge.model, "offsets": [0.0, float("nan"), 0.0, 0.0]})
 
 
-def test_scheme_option_must_match_and_other_options_are_ignored(judge, tmp_path):
+def test_scheme_option_must_match_and_unknown_options_are_refused_by_name(judge, tmp_path):
     judge.save(tmp_path)
-    assert lexical_judge(str(tmp_path), scheme="esci", batch_size=8, device="cpu").scheme.name == "esci"
-    assert lexical_judge(str(tmp_path), scheme=get_scheme("esci", "ordinal")).scheme.level == "ordinal"
+    assert load_judge(f"lexical:{tmp_path}", scheme="esci").scheme.name == "esci"
+    assert load_judge(f"lexical:{tmp_path}", scheme=get_scheme("esci", "ordinal")).scheme.level == "ordinal"
     with pytest.raises(JudgeError, match="not 'graded:1-3'"):
-        lexical_judge(str(tmp_path), scheme="graded:1-3")
+        load_judge(f"lexical:{tmp_path}", scheme="graded:1-3")
+    with pytest.raises(JudgeError, match="judge 'lexical' takes no option 'device'"):
+        load_judge(f"lexical:{tmp_path}", device="cpu")
 
 
 def test_shipped_model_loads_through_the_registry():
-    from reljudge.judges.base import load_judge
+    from reljudge.judges.registry import load_judge
 
     judge = load_judge("lexical")
     assert judge.spec.startswith("lexical@") and len(judge.spec) == len("lexical@") + 12
@@ -292,6 +296,6 @@ def test_shipped_model_agrees_with_esci_valid_labels(esci_dev_csv):
                               r.product_brand, r.product_color, r.product_category), r.query_id, label=r.esci_label)
         for r in frame.itertuples(index=False)
     ]
-    figures = evaluate(lexical_judge(None), pairs)
+    figures = evaluate(load_judge("lexical"), pairs)
     assert figures["alpha"] > 0.05
     assert figures["predicted_distribution"]["E"] < 0.7  # the prior offsets keep it from collapsing onto E

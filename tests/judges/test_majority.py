@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from reljudge.errors import JudgeError
-from reljudge.judges.base import load_judge, predict
+from reljudge.judges.base import predict
+from reljudge.judges.registry import load_judge
 from reljudge.judges.majority import fit_majority
 from reljudge.labels import get_scheme
 from reljudge.records import Pair, Product

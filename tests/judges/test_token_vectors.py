@@ -6,12 +6,13 @@ import numpy as np
 import pytest
 
 from reljudge.errors import JudgeError
-from reljudge.judges.encoder import shipped_directory
-from reljudge.judges.encoder_inputs import PairEncoder
-from reljudge.judges.token_vectors import SEMANTIC_NAMES, SemanticFeatures, principal_table
+from reljudge.judges.encoder.judge import SHIPPED
+from reljudge.judges.model_dir import shipped_directory
+from reljudge.judges.encoder.inputs import PairEncoder
+from reljudge.judges.features.token_vectors import SEMANTIC_NAMES, SemanticFeatures, principal_table
 from reljudge.records import Pair, Product
 
-TOKENIZER = shipped_directory() / "tokenizer.json"
+TOKENIZER = shipped_directory(SHIPPED) / "tokenizer.json"
 
 
 def test_principal_table_keeps_the_geometry_of_a_low_rank_table():
@@ -77,6 +78,6 @@ def test_a_table_smaller_than_the_vocabulary_or_a_missing_file_is_refused(tmp_pa
 
 def test_the_shipped_vectors_know_related_words():
     inputs = PairEncoder(TOKENIZER, max_length=32, query_tokens=8)
-    shipped = SemanticFeatures.load(inputs, shipped_directory())
+    shipped = SemanticFeatures.load(inputs, shipped_directory(SHIPPED))
     couch, sofa, lamp, earbuds = shipped.vectors(["couch", "sofa", "lamp", "headphones"])
     assert couch @ sofa > couch @ lamp and couch @ sofa > couch @ earbuds

@@ -11,9 +11,10 @@ tokenizers = pytest.importorskip("tokenizers")
 @pytest.fixture(scope="module")
 def spans():
     """The shipped judge's real WordPiece tokenizer (all-MiniLM-L6-v2's), as the `TokenSpans` the module takes."""
-    from reljudge.judges.encoder import shipped_directory
+    from reljudge.judges.encoder.judge import SHIPPED
+    from reljudge.judges.model_dir import shipped_directory
 
-    tokenizer = tokenizers.Tokenizer.from_file(str(shipped_directory() / "tokenizer.json"))
+    tokenizer = tokenizers.Tokenizer.from_file(str(shipped_directory(SHIPPED) / "tokenizer.json"))
     tokenizer.no_padding()
     tokenizer.no_truncation()
     return lambda texts: [e.offsets for e in tokenizer.encode_batch(list(texts), add_special_tokens=False)]

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from reljudge.cli.main import app
 from reljudge.io import read_pairs
-from reljudge.judges.base import load_judge
+from reljudge.judges.registry import load_judge
 from reljudge.labels import get_scheme
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "pairs.csv"
@@ -74,7 +74,7 @@ def test_loss_is_on_the_answer_tokens_only(smollm2_model, smollm2_tokenizer, exa
     prefix + pair + answer gives it; the prompt's own tokens are never targets."""
     import torch
 
-    from reljudge.judges.causal_prompt import CausalPrompt
+    from reljudge.judges.causal.prompt import CausalPrompt
     from reljudge.prompts.templates import load_template
     from reljudge.train.causal import answer_loss
 

@@ -52,7 +52,7 @@ def test_unknown_hyperparameters_are_refused(tiny_encoder_base, tmp_path):
 
 
 def test_layers_keeps_the_lowest_layers_of_the_base_and_the_judge_runs_on_them(tiny_encoder_base, tmp_path):
-    from reljudge.judges.encoder import EncoderJudge
+    from reljudge.judges.encoder.judge import EncoderJudge
 
     pairs = pairs_of(4, 4)
     train_cross_encoder(pairs, "esci", tmp_path, base=tiny_encoder_base, layers=1, folds=2, epochs=1,

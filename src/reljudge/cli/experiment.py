@@ -169,7 +169,8 @@ def analyze(
 
     from reljudge.cli.session import open_judge
     from reljudge.errors import ReljudgeError
-    from reljudge.experiments.effects import design_from_sample, estimate_effect
+    from reljudge.experiments.design import design_from_sample
+    from reljudge.experiments.effects import estimate_effect
     from reljudge.labels import get_scheme
 
     if (judge_spec is None) == (qrels is None):
@@ -225,7 +226,7 @@ def validate(
     from rich.console import Console
 
     from reljudge.cli.session import open_judge
-    from reljudge.experiments.effects import design_from_sample
+    from reljudge.experiments.design import design_from_sample
     from reljudge.experiments.validate import validate as compare
 
     judge, the_scheme = open_judge(judge_spec, None, None)

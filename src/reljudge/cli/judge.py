@@ -145,7 +145,7 @@ def _unscored(count: int) -> str:
 
 def _usage(the_judge) -> str:
     """What an API judge's requests cost, when the judge counts it."""
-    usage = getattr(the_judge, "usage", None)
+    usage = the_judge.usage
     return f"\napi: {usage.describe()}" if usage is not None and usage.requests else ""
 
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import pandas as pd
 
 from reljudge.io import PairsRead
-from reljudge.judges.base import Judge, load_judge
+from reljudge.judges.base import Judge
+from reljudge.judges.registry import load_judge
 from reljudge.labels import LabelScheme, get_scheme
 from reljudge.store import Store
 

@@ -14,7 +14,8 @@ effect with its interval and MDE, and whether a judge's labels lead to the same 
 from __future__ import annotations
 
 from reljudge.experiments.arms import measure_arms
-from reljudge.experiments.effects import Design, design_from_sample, estimate_effect, stratified_mean
+from reljudge.experiments.design import Design, design_from_sample
+from reljudge.experiments.effects import estimate_effect, stratified_mean
 from reljudge.experiments.sampling import allocate, plan_sample, sample_frame, stratum_labels
 
 __all__ = [

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from reljudge.experiments.effects import Design
+from reljudge.experiments.design import Design
 
 
 def resampled_means(values: np.ndarray, design: Design, resamples: int, rng: np.random.Generator) -> np.ndarray:

@@ -21,45 +21,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from reljudge.errors import ReljudgeError
-
-
-@dataclass(frozen=True)
-class Design:
-    """How the measured queries were drawn, aligned with their values.
-
-    Attributes:
-        strata: stratum names.
-        codes: each query's stratum, an index into `strata`.
-        weights: w_i, each query's weight in its stratum's mean.
-        shares: W_h, each stratum's share of the target; they sum to 1.
-        probability: pi_i, each query's inclusion probability (0 where unknown: no finite-population correction).
-    """
-
-    strata: tuple[str, ...]
-    codes: np.ndarray
-    weights: np.ndarray
-    shares: np.ndarray
-    probability: np.ndarray
-
-    @property
-    def counts(self) -> np.ndarray:
-        return np.bincount(self.codes, minlength=len(self.strata))
-
-
-def design_from_sample(sample: pd.DataFrame) -> Design:
-    """The design of a sample read by `read_sample`: shares from its stratum_share column, else from the weights.
-
-    Shares that do not sum to 1 (a sample cut down to fewer strata) are re-normalised.
-    """
-    codes, names = pd.factorize(sample["stratum"].to_numpy(), sort=True)
-    weights = sample["weight"].to_numpy(float)
-    given = sample.groupby("stratum")["stratum_share"].first().reindex(names).to_numpy(float)
-    shares = given if not np.isnan(given).any() else np.bincount(codes, weights, len(names))
-    return Design(tuple(map(str, names)), codes, weights, shares / shares.sum(),
-                  np.nan_to_num(sample["inclusion_prob"].to_numpy(float)))
+from reljudge.experiments.bootstrap import bootstrap_effect
+from reljudge.experiments.design import Design
 
 
 @dataclass(frozen=True)
@@ -192,8 +157,6 @@ def estimate_effect(control: np.ndarray, treatment: np.ndarray, design: Design, 
     out: dict = {"n_queries": int(len(d)), "n_strata": len(design.strata), "control": base, "treatment": treated,
                  "effect": effect, "relative_effect": relative, "alpha": alpha, "power": power}
     if bootstrap > 0:
-        from reljudge.experiments.bootstrap import bootstrap_effect
-
         out |= bootstrap_effect(c, t, design, alpha=alpha, resamples=bootstrap, seed=seed)
     else:
         low, high, p_value = t_test(effect, diff.variance, diff.df, alpha)

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from reljudge.errors import ReljudgeError
-from reljudge.experiments.effects import Design
+from reljudge.experiments.design import Design
 
 ALLOCATIONS: tuple[str, ...] = ("proportional", "neyman")
 #: Fewest queries drawn from a stratum: two are needed to estimate its variance.

@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from reljudge.experiments.effects import Design, estimate_effect
+from reljudge.experiments.design import Design
+from reljudge.experiments.effects import estimate_effect
 
 #: Pinterest's bars for a judge's per-query metric against the human one.
 MIN_TAU = 0.5

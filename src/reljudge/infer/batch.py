@@ -162,7 +162,7 @@ def judge_pairs(
             including the part of the chunk in hand that the error hands back (`exc.judgments`), is saved first.
     """
     started = time.perf_counter()
-    chunk_size = min(chunk_size, getattr(judge, "commit_size", chunk_size))
+    chunk_size = min(chunk_size, judge.commit_size or chunk_size)
     found = lookup(judge, pairs, store, retry_unscored)
     own_run = store is not None and run_id is None
     if own_run:

@@ -28,7 +28,8 @@ from reljudge.errors import ReljudgeError
 from reljudge.infer.batch import JudgeRun, Lookup, lookup, save
 from reljudge.infer.groups import Chunk
 from reljudge.infer.stream import Engine
-from reljudge.judges.base import Judge, judgments, load_judge
+from reljudge.judges.base import Judge, judgments
+from reljudge.judges.registry import load_judge
 from reljudge.records import Judgment, Pair, Product
 from reljudge.store import Store
 

@@ -13,27 +13,26 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from importlib.resources import files
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from reljudge.errors import JudgeError, ReljudgeError
-from reljudge.judges.base import pinned_spec, register
-from reljudge.judges.lexical_features import FEATURE_NAMES, pair_features
-from reljudge.labels import LabelScheme, get_scheme
+from reljudge.errors import JudgeError
+from reljudge.judges.base import JudgeBase
+from reljudge.judges.features.lexical import FEATURE_NAMES, pair_features
+from reljudge.judges.model_dir import model_scheme, pinned_spec, shipped_directory
+from reljudge.judges.options import JudgeOptions
+from reljudge.judges.registry import register
+from reljudge.labels import LabelScheme
 from reljudge.records import Pair
-
-if TYPE_CHECKING:
-    from importlib.abc import Traversable
 
 MODEL_FILE = "model.json"
 FORMAT = "reljudge-lexical/1"
 _MAKE_ONE = "make one with `reljudge train --judge lexical --data PAIRS --output DIR`"
 
 
-class LexicalJudge:
+class LexicalJudge(JudgeBase):
     """Multinomial logistic regression over lexical features, shifted by per-class prior offsets.
 
     The model is a dict (the content of model.json) with:
@@ -64,14 +63,7 @@ class LexicalJudge:
             raise JudgeError(f"the lexical model was made for another feature set; retrain it: {_MAKE_ONE}")
         self.model = model
         self.location = location
-        self.scheme = _scheme_of(model)
-        if scheme is not None:
-            if scheme.name != self.scheme.name or scheme.labels != self.scheme.labels:
-                raise JudgeError(
-                    f"the lexical model predicts scheme {self.scheme.name!r}, not {scheme.name!r}; "
-                    f"train one on {scheme.name} labels: `reljudge train --judge lexical --data PAIRS --output DIR`"
-                )
-            self.scheme = scheme
+        self.scheme = model_scheme(model, scheme, "lexical model", _MAKE_ONE)
         try:
             self._mean = np.asarray(model["scaler"]["mean"], dtype=float)
             self._scale = np.asarray(model["scaler"]["scale"], dtype=float)
@@ -152,39 +144,23 @@ def _parse(text: str, where: str) -> dict[str, Any]:
     return model
 
 
-def _scheme_of(model: dict[str, Any]) -> LabelScheme:
-    try:
-        scheme = get_scheme(model["scheme"], model.get("level"))
-    except (KeyError, TypeError, AttributeError, ReljudgeError) as exc:
-        raise JudgeError(f"the lexical model names no usable label scheme ({exc!r}); {_MAKE_ONE}") from exc
-    if model.get("labels") != list(scheme.labels):
-        raise JudgeError(f"the lexical model's labels do not match scheme {scheme.name!r}; {_MAKE_ONE}")
-    return scheme
+#: Where the shipped model lives (fitted on the ESCI train split).
+SHIPPED = "lexical-esci"
 
 
-def shipped_model() -> Traversable:
-    """The model.json shipped with reljudge (fitted on the ESCI train split), as a package resource."""
-    return files("reljudge").joinpath("assets", "lexical-esci", MODEL_FILE)
-
-
-@register("lexical")
-def lexical_judge(argument: str | None = None, **options: object) -> LexicalJudge:
+@register("lexical", options=JudgeOptions)
+def lexical_judge(argument: str | None, scheme: LabelScheme | None, options: JudgeOptions) -> LexicalJudge:
     """Build the lexical judge from its spec argument: None (the shipped model) or a model directory.
-
-    Options other than `scheme` are ignored, so callers can pass one set of options to any judge.
 
     Raises:
         JudgeError: the model is missing or corrupt, or `scheme` differs from its scheme.
     """
-    scheme = options.get("scheme")
-    expected = get_scheme(scheme) if isinstance(scheme, (str, LabelScheme)) else None
     if argument is None:
+        path = shipped_directory(SHIPPED) / MODEL_FILE
         try:
-            text = shipped_model().read_text(encoding="utf-8")
+            text = path.read_text(encoding="utf-8")
         except OSError as exc:
             message = f"the shipped lexical model is missing ({exc}); reinstall reljudge, or {_MAKE_ONE}"
             raise JudgeError(message) from exc
-        judge = LexicalJudge(_parse(text, "shipped with reljudge"), scheme=expected)
-    else:
-        judge = LexicalJudge.load(argument, scheme=expected)
-    return judge
+        return LexicalJudge(_parse(text, "shipped with reljudge"), scheme=scheme)
+    return LexicalJudge.load(argument, scheme=scheme)

@@ -7,21 +7,22 @@ import hashlib
 import json
 from collections import Counter
 from collections.abc import Sequence
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
 from reljudge.errors import JudgeError
-from reljudge.judges.base import register
+from reljudge.judges.base import JudgeBase
+from reljudge.judges.model_dir import shipped_directory
+from reljudge.judges.options import JudgeOptions
+from reljudge.judges.registry import register
 from reljudge.labels import LabelScheme, get_scheme
 from reljudge.records import Pair
 
 MODEL_FILE = "model.json"
 
 
-class MajorityJudge:
-    uses_query_group = False
+class MajorityJudge(JudgeBase):
 
     def __init__(self, scheme: LabelScheme, counts: dict[str, int], spec: str):
         total = sum(counts.values())
@@ -64,11 +65,11 @@ def load_majority(path: Path, name: str) -> MajorityJudge:
     return MajorityJudge(scheme, counts, spec=f"{name}@{digest}")
 
 
-@register("majority")
-def majority_factory(argument: str | None, scheme: LabelScheme | None = None, **_: object) -> MajorityJudge:
+@register("majority", options=JudgeOptions)
+def majority_factory(argument: str | None, scheme: LabelScheme | None, options: JudgeOptions) -> MajorityJudge:
     """`majority` is fitted on the ESCI train split and ships with reljudge; `majority:DIR` loads a refit one."""
     if argument is None:
-        path = Path(str(resources.files("reljudge") / "assets" / "majority-esci" / MODEL_FILE))
+        path = shipped_directory("majority-esci") / MODEL_FILE
         judge = load_majority(path, "majority")
     else:
         judge = load_majority(Path(argument) / MODEL_FILE, f"majority:{argument}")

@@ -30,15 +30,15 @@ from typing import Any
 
 import numpy as np
 
-from reljudge.judges.causal import CONFIG_FILE, FORMAT, adapter_spec
-from reljudge.judges.causal_model import choose_precision, device, load_causal_lm, resolve_base
-from reljudge.judges.causal_prompt import CausalPrompt
-from reljudge.judges.causal_scoring import pad_id, label_log_proba, logits_after_prefix, prefix_states
+from reljudge.judges.causal.judge import CONFIG_FILE, FORMAT, adapter_spec
+from reljudge.judges.causal.model import choose_precision, device, load_causal_lm, resolve_base
+from reljudge.judges.causal.prompt import CausalPrompt
+from reljudge.judges.causal.scoring import pad_id, label_log_proba, logits_after_prefix, prefix_states
 from reljudge.labels import LabelScheme, get_scheme
 from reljudge.prompts.templates import load_template
 from reljudge.records import Pair
 from reljudge.train.encoder import class_weights
-from reljudge.train.lexical import agreement_figures, data_summary, label_indices, prior_offsets, with_defaults
+from reljudge.train.common import agreement_figures, data_summary, label_indices, prior_offsets, with_defaults
 
 logger = logging.getLogger(__name__)
 

@@ -33,13 +33,13 @@ from typing import Any
 import numpy as np
 
 from reljudge.errors import JudgeError
-from reljudge.judges.encoder import CONFIG_FILE, FORMAT, EncoderJudge, TorchBackend, encoder_logits, stack_features
-from reljudge.judges.encoder_inputs import TOKENIZER_FILE, PairEncoder
-from reljudge.judges.lexical_features import pair_features
-from reljudge.judges.token_vectors import SemanticFeatures, write_token_vectors
+from reljudge.judges.encoder.judge import CONFIG_FILE, FORMAT, EncoderJudge, TorchBackend, encoder_logits, stack_features
+from reljudge.judges.encoder.inputs import TOKENIZER_FILE, PairEncoder
+from reljudge.judges.features.lexical import pair_features
+from reljudge.judges.features.token_vectors import SemanticFeatures, write_token_vectors
 from reljudge.labels import LabelScheme, get_scheme
 from reljudge.records import Pair, query_key
-from reljudge.train.lexical import agreement_figures, data_summary, fit_linear, label_indices, with_defaults
+from reljudge.train.common import agreement_figures, data_summary, fit_linear, label_indices, with_defaults
 
 logger = logging.getLogger(__name__)
 

@@ -25,9 +25,9 @@ from typing import Any
 import numpy as np
 
 from reljudge.errors import JudgeError
-from reljudge.judges.encoder import CONFIG_FILE, ONNX_FILE, EncoderJudge
-from reljudge.judges.encoder_inputs import TOKENIZER_FILE
-from reljudge.judges.token_vectors import VECTORS_FILE
+from reljudge.judges.encoder.judge import CONFIG_FILE, ONNX_FILE, EncoderJudge
+from reljudge.judges.encoder.inputs import TOKENIZER_FILE
+from reljudge.judges.features.token_vectors import VECTORS_FILE
 from reljudge.records import Pair
 
 logger = logging.getLogger(__name__)
@@ -139,7 +139,7 @@ def check_sample(model_dir: str | Path, data: str | Path | None, split: str, siz
 def compare(reference: EncoderJudge, candidate: EncoderJudge, pairs: Sequence[Pair]) -> dict[str, Any]:
     """How often two judges' argmax labels (and their encoders' argmax) agree on `pairs`, with both judges'
     agreement with the human labels when the pairs have them."""
-    from reljudge.train.lexical import agreement_figures
+    from reljudge.train.common import agreement_figures
 
     labels = reference.scheme.labels
     ref, cand = reference.predict_proba(pairs).argmax(axis=1), candidate.predict_proba(pairs).argmax(axis=1)

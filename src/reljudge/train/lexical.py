@@ -14,22 +14,20 @@ Each choice was made by grouped 5-fold cross-validation on the ESCI train split 
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from reljudge.errors import InputError, JudgeError
+from reljudge.errors import JudgeError
 from reljudge.judges.lexical import FORMAT, LexicalJudge
-from reljudge.judges.lexical_features import FEATURE_NAMES, pair_features
+from reljudge.judges.features.lexical import FEATURE_NAMES, pair_features
 from reljudge.labels import LabelScheme, get_scheme
-from reljudge.records import Pair, query_key
+from reljudge.records import Pair
+from reljudge.train.common import agreement_figures, data_summary, fit_linear, label_indices, with_defaults
 
 DEFAULTS: dict[str, Any] = {"C": 0.01, "max_iter": 1000}
-#: The logit of a label absent from the training data: it is then never predicted.
-ABSENT_LOGIT = -50.0
 
 
 def fit_lexical(
@@ -81,38 +79,6 @@ def fit_lexical(
     return LexicalJudge(model, scheme=scheme)
 
 
-def fit_linear(features: np.ndarray, y: np.ndarray, k: int, *, C: float, max_iter: int, seed: int) -> dict[str, list]:
-    """Standardise, fit a multinomial logistic regression, then prior offsets: the lexical judge's classifier.
-
-    Shared with the cross-encoder's stacked classifier, which fits it on lexical features and encoder logits.
-
-    Args:
-        features: (n, d) training features.
-        y: label indices in [0, k); at least two distinct values.
-        k: the number of labels (labels absent from `y` get `ABSENT_LOGIT` and are never predicted).
-        C, max_iter, seed: passed to scikit-learn's LogisticRegression.
-
-    Returns:
-        {"mean", "scale"} of the scaler, {"coef" (k x d), "intercept", "offsets"} of the classifier, as lists;
-        logits are ((x - mean) / scale) @ coef.T + intercept + offsets.
-    """
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.preprocessing import StandardScaler
-
-    present = np.unique(y)
-    scaler = StandardScaler().fit(features)
-    standardised = scaler.transform(features)
-    classifier = LogisticRegression(C=C, max_iter=max_iter, random_state=seed)
-    classifier.fit(standardised, y)
-    coef, intercept = _full_rank(classifier.coef_, classifier.intercept_, present, k)
-    logits = standardised @ coef.T + intercept
-    target = np.bincount(y, minlength=k) / len(y)
-    offsets = np.zeros(k)
-    offsets[present] = prior_offsets(_log_softmax(logits[:, present]), target[present])
-    return {"mean": scaler.mean_.tolist(), "scale": scaler.scale_.tolist(), "coef": coef.tolist(),
-            "intercept": intercept.tolist(), "offsets": offsets.tolist()}
-
-
 def train_lexical(
     pairs: Sequence[Pair],
     scheme: str | LabelScheme,
@@ -144,113 +110,3 @@ def evaluate(judge: LexicalJudge, pairs: Sequence[Pair]) -> dict[str, Any]:
     predicted = [labels[i] for i in judge.predict_proba(pairs).argmax(axis=1)]
     truth = [labels[i] for i in label_indices(pairs, judge.scheme, "evaluation data")]
     return agreement_figures(judge.scheme, truth, predicted)
-
-
-def agreement_figures(scheme: LabelScheme, truth: Sequence[str], predicted: Sequence[str]) -> dict[str, Any]:
-    """Agreement of predicted with human labels.
-
-    Returns:
-        alpha (Krippendorff's, at the scheme's level, over the scheme's labels; None when undefined), accuracy, macro_f1 (over the
-        labels that occur in either list), recall and predicted_distribution (per label), and n_pairs.
-    """
-    from reljudge.metrics import accuracy, alpha, macro_f1, per_class
-
-    a = alpha(truth, predicted, scheme)
-    recall = per_class(truth, predicted, scheme.labels)
-    present = set(truth)
-    return {
-        # None when undefined (one label on both sides), so model.json stays strict JSON.
-        "alpha": round(a, 4) if np.isfinite(a) else None,
-        "accuracy": round(accuracy(truth, predicted), 4),
-        "macro_f1": round(macro_f1(truth, predicted, scheme.labels), 4),
-        "recall": {label: round(recall[label]["recall"], 4) if label in present else None for label in scheme.labels},
-        "predicted_distribution": {label: round(list(predicted).count(label) / len(predicted), 4)
-                                   for label in scheme.labels},
-        "n_pairs": len(truth),
-    }
-
-
-def prior_offsets(log_proba: np.ndarray, target: np.ndarray, *, sweeps: int = 50) -> np.ndarray:
-    """Per-class offsets o so that argmax(log_proba + o) gives (close to) the `target` label distribution.
-
-    Coordinate-wise: with the other offsets fixed, class c wins row i exactly when o_c exceeds minus its margin
-    (log_proba[i, c] - max over j != c of log_proba[i, j] + o_j), so sorting the margins gives the o_c that makes
-    c win round(target_c * n) rows; o_c is put midway between the last row won and the first lost. Each update
-    disturbs the other classes' shares a little, so sweeps repeat; the offsets with the smallest total variation
-    distance to `target` seen are returned, centred to sum to zero. Deterministic.
-    """
-    n, k = log_proba.shape
-    wins = np.round(np.asarray(target) * n).astype(int)
-    offsets = np.zeros(k)
-    best, best_gap = offsets.copy(), np.inf
-    for _ in range(sweeps):
-        for c in range(k):
-            rivals = np.delete(log_proba + offsets, c, axis=1).max(axis=1)
-            margins = np.sort(log_proba[:, c] - rivals)[::-1]
-            last_won = margins[wins[c] - 1] if wins[c] > 0 else margins[0] + 1.0
-            first_lost = margins[wins[c]] if wins[c] < n else margins[-1] - 1.0
-            offsets[c] = -(last_won + first_lost) / 2
-        shares = np.bincount((log_proba + offsets).argmax(axis=1), minlength=k) / n
-        gap = np.abs(shares - target).sum()
-        if gap < best_gap:
-            best, best_gap = offsets - offsets.mean(), gap
-        if gap == 0:
-            break
-    return best
-
-
-def data_summary(pairs: Sequence[Pair], scheme: LabelScheme) -> dict[str, Any]:
-    """What a model config records of its training data: digest, size, queries and label distribution."""
-    counts = np.bincount([scheme.index(scheme.parse(p.label)) for p in pairs], minlength=scheme.k)
-    return {
-        "data_sha256": training_digest(pairs),
-        "n_pairs": len(pairs),
-        "n_queries": len({p.query_id or query_key(p.query) for p in pairs}),
-        "label_distribution": dict(zip(scheme.labels, (counts / max(len(pairs), 1)).round(4).tolist())),
-    }
-
-
-def training_digest(pairs: Sequence[Pair]) -> str:
-    """sha256 of the sorted (query id, pair hash, label) lines: the same training data in any order, same digest."""
-    lines = sorted(f"{p.query_id}\t{p.pair_hash}\t{p.label}" for p in pairs)
-    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
-
-
-def with_defaults(defaults: dict[str, Any], given: dict[str, Any], trainer: str) -> dict[str, Any]:
-    """A trainer's hyperparameters: its defaults updated with those given, any unknown name refused."""
-    unknown = set(given) - set(defaults)
-    if unknown:
-        raise JudgeError(f"unknown {trainer} hyperparameters {sorted(unknown)} (known: {', '.join(defaults)})")
-    return {**defaults, **given}
-
-
-def label_indices(pairs: Sequence[Pair], scheme: LabelScheme, what: str) -> np.ndarray:
-    """Each pair's label as an index into the scheme; `what` names the pairs in the error for an unlabelled one."""
-    indices = []
-    for i, pair in enumerate(pairs):
-        if pair.label is None:
-            raise InputError(what, "the pair has no label; training and evaluation need labelled pairs",
-                             row=i + 1, field="label")
-        indices.append(scheme.index(scheme.parse(pair.label)))
-    return np.array(indices, dtype=int)
-
-
-def _full_rank(coef: np.ndarray, intercept: np.ndarray, present: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Softmax weights for all k labels from sklearn's, which cover only the labels seen.
-
-    Two seen labels come as one logistic row w: the softmax of (0, w.x + b) is the same model. Unseen labels get
-    zero weights and `ABSENT_LOGIT`.
-    """
-    if len(present) == 2:
-        coef = np.vstack([np.zeros_like(coef[0]), coef[0]])
-        intercept = np.array([0.0, intercept[0]])
-    full_coef = np.zeros((k, coef.shape[1]))
-    full_intercept = np.full(k, ABSENT_LOGIT)
-    full_coef[present] = coef
-    full_intercept[present] = intercept
-    return full_coef, full_intercept
-
-
-def _log_softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))

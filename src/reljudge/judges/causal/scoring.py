@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from reljudge.judges.causal_prompt import CausalPrompt, LabelTokens
+from reljudge.judges.causal.prompt import CausalPrompt, LabelTokens
 
 
 def prefix_states(model: Any, prefix_ids: Sequence[int]) -> list[tuple[Any, Any]]:

@@ -19,25 +19,27 @@ quantised per batch, so batch composition must not depend on how the caller cut 
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Callable, Sequence
-from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from reljudge.errors import JudgeError, ReljudgeError
-from reljudge.judges.base import pinned_spec, read_model_config, register
-from reljudge.judges.encoder_inputs import TOKENIZER_FILE, Batch, PairEncoder
-from reljudge.judges.lexical_features import FEATURE_NAMES, pair_features
-from reljudge.judges.token_vectors import SEMANTIC_NAMES, VECTORS_FILE, SemanticFeatures
-from reljudge.labels import LabelScheme, get_scheme
+from reljudge.errors import JudgeError
+from reljudge.judges.base import JudgeBase
+from reljudge.judges.encoder.options import EncoderOptions
+from reljudge.judges.encoder.inputs import TOKENIZER_FILE, Batch, PairEncoder
+from reljudge.judges.features.lexical import FEATURE_NAMES, pair_features
+from reljudge.judges.features.token_vectors import SEMANTIC_NAMES, VECTORS_FILE, SemanticFeatures
+from reljudge.judges.model_dir import (
+    CONFIG_FILE, files_digest, model_scheme, pinned_spec, read_model_config, shipped_directory,
+)
+from reljudge.judges.registry import register
+from reljudge.labels import LabelScheme
 from reljudge.records import Pair, query_key
 
 FORMAT = "reljudge-cross-encoder/2"
-CONFIG_FILE = "reljudge.json"
 ONNX_FILE = "model.onnx"
 #: The Hugging Face files the torch backend reads (one weights file of the two).
 TORCH_FILES = ("config.json", "model.safetensors", "pytorch_model.bin")
@@ -51,7 +53,7 @@ def stack_features(labels: Sequence[str]) -> list[str]:
     return [*FEATURE_NAMES, *SEMANTIC_NAMES, *(f"encoder_{label}" for label in labels)]
 
 
-class EncoderJudge:
+class EncoderJudge(JudgeBase):
     """A cross-encoder (onnxruntime or torch) and a stacked linear classifier over its logits and lexical features.
 
     Args:
@@ -71,7 +73,7 @@ class EncoderJudge:
         directory = Path(directory)
         self.config = _read_config(directory)
         self.location = location
-        self.scheme = _scheme_of(self.config, scheme)
+        self.scheme = model_scheme(self.config, scheme, "cross-encoder", _MAKE_ONE)
         stack = self.config["stack"]
         try:
             self._mean = np.asarray(stack["mean"], dtype=float)
@@ -222,17 +224,6 @@ class TorchBackend:
             return self.model(**tensors).logits.double().numpy()
 
 
-def files_digest(directory: Path, names: Sequence[str]) -> str:
-    """sha256 over the named files (name and content), in the given order."""
-    digest = hashlib.sha256()
-    for name in names:
-        digest.update(name.encode() + b"\0")
-        with open(directory / name, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-    return digest.hexdigest()
-
-
 def _usable_cpus() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
@@ -242,40 +233,16 @@ def _read_config(directory: Path) -> dict[str, Any]:
                              "cross-encoder", _MAKE_ONE)
 
 
-def _scheme_of(config: dict[str, Any], wanted: LabelScheme | None) -> LabelScheme:
-    try:
-        scheme = get_scheme(config["scheme"], config.get("level"))
-    except (KeyError, TypeError, AttributeError, ReljudgeError) as exc:
-        raise JudgeError(f"the cross-encoder names no usable label scheme ({exc!r}); {_MAKE_ONE}") from exc
-    if config.get("labels") != list(scheme.labels):
-        raise JudgeError(f"the cross-encoder's labels do not match scheme {scheme.name!r}; {_MAKE_ONE}")
-    if wanted is not None:
-        if wanted.name != scheme.name or wanted.labels != scheme.labels:
-            raise JudgeError(f"the cross-encoder predicts scheme {scheme.name!r}, not {wanted.name!r}; "
-                             f"train one on {wanted.name} labels: {_MAKE_ONE}")
-        return wanted
-    return scheme
+#: Where the shipped default judge lives (fitted on the ESCI train split, ONNX int8).
+SHIPPED = "cross-encoder-esci"
 
 
-def shipped_directory() -> Path:
-    """The default judge shipped with reljudge: fitted on the ESCI train split, ONNX int8."""
-    return Path(str(files("reljudge").joinpath("assets", "cross-encoder-esci")))
-
-
-@register("cross-encoder")
-def cross_encoder_judge(argument: str | None = None, **options: object) -> EncoderJudge:
-    """Build the judge from its spec argument: None (the shipped model) or a model directory.
-
-    Options: `scheme` (must match the model's) and `threads` (onnxruntime); others are ignored, so callers can
-    pass one set of options to any judge.
-    """
-    scheme = options.get("scheme")
-    expected = get_scheme(scheme) if isinstance(scheme, (str, LabelScheme)) else None
-    threads = options.get("threads")
-    threads = int(threads) if isinstance(threads, int) else None
+@register("cross-encoder", options=EncoderOptions)
+def cross_encoder_judge(argument: str | None, scheme: LabelScheme | None, options: EncoderOptions) -> EncoderJudge:
+    """Build the judge from its spec argument: None (the shipped model) or a model directory."""
     if argument is None:
-        directory = shipped_directory()
+        directory = shipped_directory(SHIPPED)
         if not (directory / CONFIG_FILE).exists():
             raise JudgeError(f"the shipped cross-encoder is missing from {directory}; reinstall reljudge, or {_MAKE_ONE}")
-        return EncoderJudge(directory, scheme=expected, threads=threads)
-    return EncoderJudge(argument, location=argument, scheme=expected, threads=threads)
+        return EncoderJudge(directory, scheme=scheme, threads=options.threads)
+    return EncoderJudge(argument, location=argument, scheme=scheme, threads=options.threads)

@@ -29,8 +29,10 @@ from pathlib import Path
 import numpy as np
 
 from reljudge.errors import JudgeError
-from reljudge.judges.api_client import ApiClient, ApiUnavailable, ClientConfig, Failure, Outcome, Reply, Usage
-from reljudge.judges.base import register
+from reljudge.judges.api.client import ApiClient, ApiUnavailable, ClientConfig, Failure, Outcome, Reply, Usage
+from reljudge.judges.api.options import ApiOptions
+from reljudge.judges.base import JudgeBase
+from reljudge.judges.registry import register
 from reljudge.labels import LabelScheme, get_scheme
 from reljudge.prompts.fields import fit_fields
 from reljudge.prompts.templates import Template, default_template, load_template
@@ -48,7 +50,7 @@ _PREFIX = re.compile(r"^(answer|label|grade|score|rating)\s*[:=-]\s*", re.IGNORE
 _TRIM = " \t*_`'\".,;:!()[]"
 
 
-class ApiJudge:
+class ApiJudge(JudgeBase):
     """An OpenAI-compatible chat model as a judge (see the module docstring).
 
     Args:
@@ -87,13 +89,12 @@ class ApiJudge:
         self.commit_size = 16 * client.concurrency
         self._examples_text = "\n\n".join(
             template.render_example(p.query, render_product(p, EXAMPLE_WORDS), str(p.label)) for p in self.examples)
-        digest = hashlib.sha256(json.dumps(self.identity, sort_keys=True).encode()).hexdigest()[:12]
+        digest = hashlib.sha256(json.dumps(self.identity_details(), sort_keys=True).encode()).hexdigest()[:12]
         self.spec = f"api:{model}@{digest}"
 
-    @property
-    def identity(self) -> dict:
-        """Everything that changes an answer, as the spec's digest covers it (never the API key): what to record
-        beside a spec to say which server, prompt and examples it stands for."""
+    def identity_details(self) -> dict:
+        """Everything that changes an answer, as the spec's digest covers it (never the API key): recorded beside
+        the spec to say which server, prompt and examples it stands for."""
         return {"base_url": self.base_url, "model": self.model, "template": self.template.ident,
                 "scheme": self.scheme.name, "examples": [[p.pair_hash, p.label] for p in self.examples],
                 "request": self.request, "words": [PRODUCT_WORDS, EXAMPLE_WORDS], "scoring": SCORING_VERSION}
@@ -110,7 +111,7 @@ class ApiJudge:
             payload |= {"logprobs": True, "top_logprobs": self.request["top_logprobs"]}
         return payload
 
-    def judge_pairs(self, pairs: Sequence[Pair]) -> list[Judgment]:
+    def judge_pairs(self, pairs: Sequence[Pair], batch_size: int = 64) -> list[Judgment]:
         """One Judgment per pair; an unscored one has label None, the reason and the raw reply.
 
         Raises:
@@ -226,38 +227,32 @@ def _reply_bar(enabled: bool, total: int, usage: Usage) -> Iterator[Callable[[Ou
         yield tick
 
 
-@register("api")
-def api_factory(argument: str | None, scheme: LabelScheme | None = None, *, base_url: str | None = None,
-                template: str | None = None, examples: str | Path | None = None, shots: int = 0,
-                temperature: float = 0.0, max_tokens: int = 8, top_logprobs: int = 20, concurrency: int = 8,
-                rpm: float | None = None, tpm: float | None = None, timeout: float = 60.0, max_retries: int = 5,
-                api_key_env: str | None = None, price_in: float | None = None, price_out: float | None = None,
-                progress: bool = False, **_: object) -> ApiJudge:
-    """`api:MODEL`: the options are the CLI's --base-url, --template, --examples/--shots, --concurrency, --rpm ...
+@register("api", options=ApiOptions)
+def api_factory(argument: str | None, scheme: LabelScheme | None, options: ApiOptions) -> ApiJudge:
+    """`api:MODEL`, asked with the options of `ApiOptions` (the CLI's --base-url, --template, --examples ...).
 
     The base URL defaults to $OPENAI_BASE_URL, then OpenAI's; the key comes from $OPENAI_API_KEY or the variable
     `api_key_env` names (no key at all is fine for a local server).
     """
     if not argument:
         raise JudgeError("the api judge needs a model: api:MODEL (e.g. api:gpt-4o-mini, api:llama3.1:8b)")
+    o = options
     scheme = scheme or get_scheme("esci")
-    if (examples is None) != (shots == 0):
-        raise JudgeError("few-shot prompting needs both an examples file and a number of shots (--examples --shots)")
     chosen: list[Pair] = []
-    if examples is not None:
+    if o.examples is not None:
         from reljudge.io import read_pairs
 
-        labelled = read_pairs(examples, scheme=scheme, require_labels=True).pairs
-        chosen = select_examples(labelled, scheme, shots, str(examples))
-    key_env = api_key_env or DEFAULT_KEY_ENV
-    if api_key_env and not os.environ.get(api_key_env):
-        raise JudgeError(f"${api_key_env} is not set: export the API key in it, or leave out --api-key-env")
-    if concurrency < 1 or max_retries < 0:
-        raise JudgeError("concurrency must be at least 1 and max_retries at least 0")
-    client = ClientConfig(base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL,
-                          api_key=os.environ.get(key_env) or None, concurrency=concurrency, rpm=rpm, tpm=tpm,
-                          timeout=timeout, max_retries=max_retries)
-    chosen_template = load_template(template or default_template(scheme, few_shot=bool(chosen)))
-    return ApiJudge(argument, scheme, chosen_template, client=client, examples=chosen, temperature=temperature,
-                    max_tokens=max_tokens, top_logprobs=top_logprobs, progress=progress, price_in=price_in,
-                    price_out=price_out)
+        labelled = read_pairs(o.examples, scheme=scheme, require_labels=True).pairs
+        chosen = select_examples(labelled, scheme, o.shots or 0, str(o.examples))
+    elif o.shots is not None:
+        raise JudgeError("few-shot prompting needs both an examples file and a number of shots (--examples --shots)")
+    key_env = o.api_key_env or DEFAULT_KEY_ENV
+    if o.api_key_env and not os.environ.get(o.api_key_env):
+        raise JudgeError(f"${o.api_key_env} is not set: export the API key in it, or leave out --api-key-env")
+    client = ClientConfig(o.base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL,
+                          api_key=os.environ.get(key_env) or None, concurrency=o.concurrency, rpm=o.rpm, tpm=o.tpm,
+                          timeout=o.timeout, max_retries=o.max_retries)
+    chosen_template = load_template(o.template or default_template(scheme, few_shot=bool(chosen)))
+    return ApiJudge(argument, scheme, chosen_template, client=client, examples=chosen, temperature=o.temperature,
+                    max_tokens=o.max_tokens, top_logprobs=o.top_logprobs, progress=o.progress, price_in=o.price_in,
+                    price_out=o.price_out)

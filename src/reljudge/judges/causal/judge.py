@@ -15,30 +15,33 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from reljudge.errors import JudgeError, ReljudgeError
-from reljudge.judges.base import pinned_spec, read_model_config, register
-from reljudge.judges.causal_model import choose_precision, device, load_causal_lm, resolve_base
-from reljudge.judges.causal_prompt import CausalPrompt
-from reljudge.judges.causal_scoring import label_log_proba
+from reljudge.errors import JudgeError
+from reljudge.judges.base import JudgeBase
+from reljudge.judges.causal.model import choose_precision, device, load_causal_lm, resolve_base
+from reljudge.judges.causal.prompt import CausalPrompt
+from reljudge.judges.causal.options import CausalOptions
+from reljudge.judges.causal.scoring import label_log_proba
+from reljudge.judges.model_dir import (
+    CONFIG_FILE, files_digest, model_scheme, pinned_spec, read_model_config, shipped_directory,
+)
+from reljudge.judges.registry import register
 from reljudge.labels import LabelScheme, get_scheme
 from reljudge.prompts.templates import load_template
 from reljudge.records import Pair
 
 FORMAT = "reljudge-causal/1"
-CONFIG_FILE = "reljudge.json"
 ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")
 #: A zero-shot judge's token budget and query share when none is given (the trainer's defaults).
 ZERO_SHOT = {"max_length": 224, "query_tokens": 16, "template": "esci-causal"}
 _MAKE_ONE = "make one with `reljudge train --judge causal --data PAIRS --output DIR`"
 
 
-class CausalJudge:
+class CausalJudge(JudgeBase):
     """Label probabilities from a causal LM's answer-token log-probabilities after the template's prompt.
 
     Args:
@@ -75,7 +78,7 @@ class CausalJudge:
             if template_text.ident != self.config["template"]:
                 raise JudgeError(f"template {self.config['template']} has changed since the adapter was trained")
             adapter = directory
-            content = _files_digest(directory, [CONFIG_FILE, *ADAPTER_FILES])
+            content = files_digest(directory, [CONFIG_FILE, *ADAPTER_FILES], _MAKE_ONE)
         else:
             base = resolve_base(source)
             self.scheme = scheme or get_scheme("esci")
@@ -106,7 +109,7 @@ class CausalJudge:
 
 def adapter_spec(directory: Path, location: str | None, precision: str = "auto") -> str:
     """The spec CausalJudge(directory) reports, computed from the adapter's files without loading the model."""
-    content = _files_digest(directory, [CONFIG_FILE, *ADAPTER_FILES])
+    content = files_digest(directory, [CONFIG_FILE, *ADAPTER_FILES], _MAKE_ONE)
     template = _read_config(directory)["template"]
     return pinned_spec("causal", location, _digest(content, template, choose_precision(precision, device())))
 
@@ -117,18 +120,9 @@ def _digest(content: str, template_ident: str, precision: str) -> str:
 
 def _base_location(identity: str) -> str | None:
     """The base name to resolve: None for the GGUF-shipped SmolLM2 (identity NAME@sha), else the stored path."""
-    from reljudge.judges.causal_model import SMOLLM2
+    from reljudge.judges.causal.model import SMOLLM2
 
     return None if identity.startswith(f"{SMOLLM2}@") else identity
-
-
-def _files_digest(directory: Path, names: Sequence[str]) -> str:
-    from reljudge.judges.encoder import files_digest
-
-    missing = [name for name in names if not (directory / name).exists()]
-    if missing:
-        raise JudgeError(f"the adapter at {directory} lacks {', '.join(missing)}; {_MAKE_ONE}")
-    return files_digest(directory, names)
 
 
 def _read_config(directory: Path) -> dict[str, Any]:
@@ -138,38 +132,24 @@ def _read_config(directory: Path) -> dict[str, Any]:
 
 
 def _scheme_of(config: dict[str, Any], wanted: LabelScheme | None) -> LabelScheme:
-    try:
-        scheme = get_scheme(config["scheme"], config.get("level"))
-    except (TypeError, AttributeError, ReljudgeError) as exc:
-        raise JudgeError(f"the adapter names no usable label scheme ({exc!r}); {_MAKE_ONE}") from exc
-    if config["labels"] != list(scheme.labels) or len(config["offsets"]) != scheme.k:
-        raise JudgeError(f"the adapter's labels or offsets do not match scheme {scheme.name!r}; {_MAKE_ONE}")
-    if wanted is not None and (wanted.name != scheme.name or wanted.labels != scheme.labels):
-        raise JudgeError(f"the adapter predicts scheme {scheme.name!r}, not {wanted.name!r}; {_MAKE_ONE}")
-    return wanted or scheme
+    scheme = model_scheme(config, wanted, "adapter", _MAKE_ONE)
+    if len(config["offsets"]) != scheme.k:
+        raise JudgeError(f"the adapter's offsets do not match scheme {scheme.name!r}; {_MAKE_ONE}")
+    return scheme
 
 
-def shipped_directory() -> Path:
-    """The adapter shipped with reljudge: SmolLM2-135M-Instruct + LoRA, fitted on the ESCI train split."""
-    return Path(str(files("reljudge").joinpath("assets", "causal-esci")))
+#: The adapter shipped with reljudge: SmolLM2-135M-Instruct + LoRA, fitted on the ESCI train split.
+SHIPPED = "causal-esci"
 
 
-@register("causal")
-def causal_judge(argument: str | None = None, **options: object) -> CausalJudge:
-    """Build the judge from its spec argument (see the module docstring).
-
-    Options: `scheme`, `precision` and `template`; others are ignored, so callers can pass one set of options to
-    any judge.
-    """
-    scheme = options.get("scheme")
-    expected = get_scheme(scheme) if isinstance(scheme, (str, LabelScheme)) else None
-    precision = str(options.get("precision") or "auto")
-    template = options.get("template")
-    template = str(template) if template else None
+@register("causal", options=CausalOptions)
+def causal_judge(argument: str | None, scheme: LabelScheme | None, options: CausalOptions) -> CausalJudge:
+    """Build the judge from its spec argument (see the module docstring)."""
     if argument is None:
-        directory = shipped_directory()
+        directory = shipped_directory(SHIPPED)
         if not (directory / CONFIG_FILE).exists():
             raise JudgeError(f"the shipped causal adapter is missing from {directory}; reinstall reljudge, or "
                              f"{_MAKE_ONE}")
-        return CausalJudge(directory, scheme=expected, precision=precision, template=template)
-    return CausalJudge(argument, location=argument, scheme=expected, precision=precision, template=template)
+        return CausalJudge(directory, scheme=scheme, precision=options.precision, template=options.template)
+    return CausalJudge(argument, location=argument, scheme=scheme, precision=options.precision,
+                       template=options.template)

@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from reljudge.errors import JudgeError
-from reljudge.judges.encoder_inputs import PairEncoder
-from reljudge.judges.lexical_features import by_query_group, group_z
+from reljudge.judges.encoder.inputs import PairEncoder
+from reljudge.judges.features.lexical import by_query_group, group_z
 from reljudge.records import Pair
 
 VECTORS_FILE = "token_vectors.npy"

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from reljudge.judges.model_dir import file_sha256
 from reljudge.errors import JudgeError
 
 logger = logging.getLogger(__name__)
@@ -119,14 +120,6 @@ def _quiet(transformers: Any) -> Iterator[None]:
     finally:
         if bars:
             transformers.utils.logging.enable_progress_bar()
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def device() -> str:

@@ -1,0 +1,1 @@
+"""The cross-encoder family: a fine-tuned encoder stacked with lexical and semantic features (judge.py), its inputs."""
