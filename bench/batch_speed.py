@@ -149,9 +149,11 @@ def memory(ways: list[str]) -> None:
     commands = {
         "store": ("`reljudge judge` into shards, store on",
                   lambda source: reljudge(source, fresh(WORK / "judged"), store=fresh(WORK / "store.duckdb"))),
-        "no-store": ("`reljudge judge` into shards, `--no-store`", lambda source: reljudge(source, fresh(WORK / "judged"))),
+        "no-store": ("`reljudge judge` into shards, `--no-store`",
+                     lambda source: reljudge(source, fresh(WORK / "judged"))),
         "pandas": ("pandas: read all, `predict_proba` on all, write",
-                   lambda source: [sys.executable, __file__, "--pandas-way", str(source), str(WORK / "pandas.parquet")]),
+                   lambda source: [sys.executable, __file__, "--pandas-way", str(source),
+                                   str(WORK / "pandas.parquet")]),
     }
     print("| how | pairs | seconds | pairs/s | peak RSS (MiB) |\n|---|---|---|---|---|")
     for source, pairs in ((small, 10_000), (big, 1_000_000)):

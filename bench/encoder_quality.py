@@ -20,9 +20,9 @@ from pathlib import Path
 import pandas as pd
 
 from reljudge.io import read_pairs
-from reljudge.judges.registry import load_judge
 from reljudge.judges.encoder.judge import SHIPPED, EncoderJudge
 from reljudge.judges.model_dir import shipped_directory
+from reljudge.judges.registry import load_judge
 from reljudge.labels import get_scheme
 from reljudge.train.common import agreement_figures
 

@@ -1,4 +1,4 @@
-"""Speed of the shipped cross-encoder judge (ONNX int8, onnxruntime) against sentence-transformers' CrossEncoder.predict.
+"""Speed of the shipped cross-encoder judge (ONNX int8, onnxruntime) against sentence-transformers' predict.
 
 All judge the same 2,000+ ESCI pairs (every valid query, then train queries in a seeded order): the judge as
 shipped; the torch model it was exported from, run by `CrossEncoder.predict` (fp32, batch 32) on the same

@@ -22,9 +22,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from reljudge.io import read_pairs
 from reljudge.judges.registry import load_judge
 from reljudge.labels import LabelScheme, get_scheme
-from reljudge.io import read_pairs
 from reljudge.records import Pair
 from reljudge.train.common import agreement_figures
 from reljudge.train.lexical import evaluate, fit_lexical, train_lexical

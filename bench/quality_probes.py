@@ -51,8 +51,8 @@ def esci_splits():
 
 
 def multinomial(train_x, train_y, test_x, C):
-    from reljudge.train.encoder import stacked_logits
     from reljudge.train.common import fit_linear
+    from reljudge.train.encoder import stacked_logits
 
     return stacked_logits(fit_linear(train_x, train_y, 4, C=C, max_iter=1000, seed=0), test_x)
 
@@ -118,8 +118,8 @@ def all_queries_cv(scheme, pairs, features, seeds: int = 4) -> float:
 
 def homedepot_stage(model_dir: Path, n_pairs: int, layers: int | None):
     """The frozen first-stage encoder (trained here if `model_dir` is absent) as a function of ESCI pairs."""
-    from reljudge.judges.encoder.judge import TorchBackend, encoder_logits
     from reljudge.judges.encoder.inputs import TOKENIZER_FILE, PairEncoder
+    from reljudge.judges.encoder.judge import TorchBackend, encoder_logits
     from reljudge.judges.features.lexical import group_z
     from reljudge.records import query_key
 
@@ -181,17 +181,18 @@ def train_first_stage(model_dir: Path, n_pairs: int, layers: int | None) -> None
     from reljudge.io import read_pairs
     from reljudge.judges.encoder.inputs import TOKENIZER_FILE, PairEncoder
     from reljudge.labels import get_scheme
-    from reljudge.train.encoder import DEFAULTS, default_base, fine_tune
     from reljudge.train.common import label_indices
+    from reljudge.train.configs import CrossEncoderConfig
+    from reljudge.train.encoder import default_base, fine_tune
 
     scheme = get_scheme("graded:1-3")
     pairs = read_pairs(HOMEDEPOT, scheme=scheme, layout="homedepot").pairs
     pairs = [pairs[i] for i in np.random.default_rng(0).permutation(len(pairs))[:n_pairs]]
     base = default_base()
     inputs = PairEncoder(base / TOKENIZER_FILE, 32, 12)
-    params = {**DEFAULTS, "epochs": 1.0, "batch_size": 32, "learning_rate": 8e-5, "max_length": 32, "query_tokens": 12,
-              "layers": layers}
-    model = fine_tune(base, inputs, inputs.encode(pairs), label_indices(pairs, scheme, "Home Depot"), scheme, params, 0)
+    config = CrossEncoderConfig(epochs=1.0, batch_size=32, learning_rate=8e-5, max_length=32, query_tokens=12,
+                                layers=layers)
+    model = fine_tune(base, inputs, inputs.encode(pairs), label_indices(pairs, scheme, "Home Depot"), scheme, config)
     model.save_pretrained(model_dir)
     transformers.AutoTokenizer.from_pretrained(str(base), local_files_only=True).save_pretrained(model_dir)
 

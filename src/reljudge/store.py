@@ -3,6 +3,10 @@
 One class owns every write, and the schema evolves through numbered migrations kept here in code (as simonw/llm
 does), so an old store file is upgraded in place when a newer reljudge opens it.
 
+Each run records its judge's identity (`JudgeIdentity`: the pinned spec, the scheme, the options that change labels
+and what the judge resolved from them, never a secret), so any stored label can be traced to the server, template,
+examples or model that made it, and `load_judge(store.run_identity(run_id))` builds that judge again.
+
 Judgments are keyed by (pair hash, judge spec, context). The context is empty for judges that look at one pair at
 a time; for judges that use the other candidates of the query it is a hash of the query's candidate set, so a
 cached label is reused only when it was computed in the same company.
@@ -15,6 +19,7 @@ limit so its buffer cache stays flat too.
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
@@ -26,6 +31,7 @@ from pathlib import Path
 import pandas as pd
 
 from reljudge.errors import ReljudgeError
+from reljudge.judges.base import JudgeIdentity
 from reljudge.records import Judgment, Pair
 
 STORE_ENV = "RELJUDGE_STORE"
@@ -66,6 +72,36 @@ MIGRATIONS: list[str] = [
     DROP TABLE judgments;
     ALTER TABLE judgments_v2 RENAME TO judgments;
     """,
+    # 3: each run records its judge's identity (JudgeIdentity.to_json()); runs recorded before keep NULL
+    """
+    ALTER TABLE runs ADD COLUMN identity JSON;
+    """,
+    # 4: pairs keep the input's extra columns (query_source, a popularity bucket ...) for the daily report's segments
+    """
+    ALTER TABLE pairs ADD COLUMN segments MAP(VARCHAR, VARCHAR);
+    """,
+    # 5: the people side (reljudge.service.people_store): annotators (tokens kept hashed), labelling queues and
+    # their items with the judge's label at selection time, and the labels, append-only (an undo is a row that
+    # voids an earlier one)
+    """
+    CREATE TABLE annotators (
+        annotator_id VARCHAR PRIMARY KEY, token_sha256 VARCHAR UNIQUE, created TIMESTAMP, revoked TIMESTAMP
+    );
+    CREATE TABLE queues (
+        name VARCHAR PRIMARY KEY, scheme VARCHAR, level VARCHAR, judge VARCHAR, judge_identity JSON,
+        selection VARCHAR, overlap DOUBLE, source VARCHAR, created TIMESTAMP
+    );
+    CREATE TABLE queue_items (
+        queue VARCHAR, item_id INTEGER, pair_hash VARCHAR, pair_id VARCHAR, wanted INTEGER, score DOUBLE,
+        judge_label VARCHAR, judge_proba DOUBLE[], PRIMARY KEY (queue, item_id)
+    );
+    CREATE SEQUENCE annotator_label_ids;
+    CREATE TABLE annotator_labels (
+        label_id BIGINT DEFAULT nextval('annotator_label_ids'), queue VARCHAR, item_id INTEGER, pair_hash VARCHAR,
+        annotator_id VARCHAR, label VARCHAR, cant_judge BOOLEAN, note VARCHAR, guideline VARCHAR, seconds DOUBLE,
+        created TIMESTAMP, undoes BIGINT
+    );
+    """,
 ]
 
 
@@ -87,6 +123,27 @@ class StoreInfo:
     runs: int
     judgments: int
     judges: dict[str, int]
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One run as the store records it.
+
+    Attributes:
+        judge: the judge's pinned spec. identity: its whole identity, or None for a run recorded before the store
+            kept identities (schema version 2 and older).
+        n_pairs / n_cached: pairs of the run, and those the store already held (0 while it runs).
+    """
+
+    run_id: str
+    judge: str
+    input: str
+    started: datetime
+    finished: datetime | None
+    n_pairs: int
+    n_cached: int
+    status: str
+    identity: JudgeIdentity | None
 
 
 def _now() -> datetime:
@@ -156,12 +213,14 @@ class Store:
                 "query_id": [p.query_id for p in pairs],
                 "query": [p.query for p in pairs],
                 **{name: [getattr(p.product, attr) for p in pairs] for name, attr in _PRODUCT_COLUMNS},
+                "segments": [json.dumps(p.segments) for p in pairs],
             }
         ).drop_duplicates("pair_hash")
         self.con.register("incoming_pairs", frame)
         self.con.execute(
             "INSERT INTO pairs SELECT pair_hash, query_id, query, product_id, title, description, bullets,"
-            " brand, color, category, locale, ? FROM incoming_pairs i"
+            " brand, color, category, locale, ?, CAST(CAST(segments AS JSON) AS MAP(VARCHAR, VARCHAR))"
+            " FROM incoming_pairs i"
             " WHERE NOT EXISTS (SELECT 1 FROM pairs p WHERE p.pair_hash = i.pair_hash)",
             [_now()],
         )
@@ -188,10 +247,25 @@ class Store:
         self.con.unregister("incoming_labels")
         return len(frame)
 
-    def start_run(self, judge: str, input_name: str) -> str:
+    def start_run(self, judge: JudgeIdentity | str, input_name: str) -> str:
+        """Record a run starting and return its id.
+
+        Args:
+            judge: the judge's identity (`judge.identity`); a bare spec records no identity, for judgments whose
+                judge is known by its spec alone.
+            input_name: the input, as the run records it.
+        """
+        identity = judge if isinstance(judge, JudgeIdentity) else None
+        spec = identity.spec if identity else judge
+        try:
+            recorded = identity.to_json() if identity else None
+        except (TypeError, ValueError) as exc:
+            raise ReljudgeError(f"judge {spec}: its identity cannot be recorded as JSON ({exc})") from exc
         run_id = uuid.uuid4().hex[:16]
         self.con.execute(
-            "INSERT INTO runs VALUES (?, ?, ?, ?, NULL, 0, 0, 'running')", [run_id, judge, input_name, _now()]
+            "INSERT INTO runs (run_id, judge, input, started, n_pairs, n_cached, status, identity)"
+            " VALUES (?, ?, ?, ?, 0, 0, 'running', ?)",
+            [run_id, spec, input_name, _now(), recorded],
         )
         return run_id
 
@@ -252,9 +326,42 @@ class Store:
         def count(table: str) -> int:
             return int(self._scalar(f"SELECT count(*) FROM {table}"))
 
-        judges = dict(self.con.execute("SELECT judge, count(*) FROM judgments GROUP BY judge ORDER BY judge").fetchall())
+        judges = dict(self.con.execute("SELECT judge, count(*) FROM judgments GROUP BY judge ORDER BY judge")
+                      .fetchall())
         return StoreInfo(str(self.path), self.schema_version, count("pairs"), count("human_labels"), count("runs"),
                          count("judgments"), {k: int(v) for k, v in judges.items()})
+
+    def runs(self, limit: int | None = None) -> list[RunRecord]:
+        """The runs, newest first (at most `limit` of them)."""
+        rows = self.con.execute(
+            f"SELECT {_RUN_COLUMNS} FROM runs ORDER BY started DESC, run_id"
+            + (" LIMIT ?" if limit is not None else ""),
+            [limit] if limit is not None else [],
+        ).fetchall()
+        return [_run_record(row) for row in rows]
+
+    def run_identity(self, run_id: str) -> JudgeIdentity:
+        """The identity of the judge a run used: `load_judge(identity)` builds that judge again.
+
+        Raises:
+            ReljudgeError: no such run, or a run recorded before the store kept identities (its spec is given).
+        """
+        rows = self.con.execute(f"SELECT {_RUN_COLUMNS} FROM runs WHERE run_id = ?", [run_id]).fetchall()
+        if not rows:
+            raise ReljudgeError(f"the store {self.path} holds no run {run_id!r} (see: reljudge store runs)")
+        run = _run_record(rows[0])
+        if run.identity is None:
+            raise ReljudgeError(f"run {run_id} in {self.path} was recorded before runs kept their judge's identity: "
+                                f"it records only the spec {run.judge} (load_judge({run.judge!r}) loads that model)")
+        return run.identity
+
+
+_RUN_COLUMNS = "run_id, judge, input, started, finished, n_pairs, n_cached, status, identity"
+
+
+def _run_record(row: tuple) -> RunRecord:
+    *fields, identity = row
+    return RunRecord(*fields, identity=JudgeIdentity.from_dict(json.loads(identity)) if identity else None)
 
 
 _PRODUCT_COLUMNS = [

@@ -10,10 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import typer
 from typer.testing import CliRunner
-
-from reljudge.cli.export import export
 
 EXAMPLE_PAIRS = Path(__file__).resolve().parents[2] / "examples" / "pairs.csv"
 
@@ -28,9 +25,10 @@ def reljudge(*args: str) -> subprocess.CompletedProcess:
 
 
 def run_export(*args: str):
-    app = typer.Typer()
-    app.command()(export)
-    return CliRunner().invoke(app, list(map(str, args)))
+    """`reljudge export ARGS` as a user runs it: through the app, whose callback shows the log messages."""
+    from reljudge.cli.main import app
+
+    return CliRunner().invoke(app, ["export", *map(str, args)])
 
 
 def test_train_a_cross_encoder_then_judge_with_it(tiny_encoder_base, tmp_path):

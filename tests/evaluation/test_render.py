@@ -31,8 +31,14 @@ def test_render_writes_the_headline_tables_and_segments():
     lo, hi = report["ci"]["alpha"]
     assert f"[{lo:.3f}, {hi:.3f}]" in text
     assert "100 bootstrap resamples of 3 queries" in text
-    for title in ("Per class", "Confusion", "By source", "humans' alpha (ceiling)", "unscored by the judge"):
+    for title in ("Per class", "Confusion", "By source", "By source: order", "humans' alpha (ceiling)",
+                  "unscored by the judge",
+                  "optimistic-error share", "Within query", "Kendall tau-b", "AUC, E vs the rest"):
         assert title in text
+    # optimistic-error share 1/2 (q1's E judged S below, q3's I judged E above); tau 1 over the one query q2
+    within = report["within_query"]["kendall_tau"]
+    assert "0.500" in text and within == {"mean": 1.0, "n_queries": 1, "ci": [1.0, 1.0]}
+    assert "│ Kendall tau-b, expected gain │ 1.000 │       1 │" in text
     assert "ECE" not in text  # no probabilities, no calibration rows
 
 

@@ -2,179 +2,66 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pandas as pd
 import pytest
+from rich.console import Console
 
-from reljudge.errors import ReljudgeError, SchemeError
-from reljudge.evaluation import evaluate_frame
+from reljudge.evaluation import EvaluationReport, evaluate_frame
 from reljudge.labels import get_scheme
 
 ESCI = get_scheme("esci")
 
 
 @pytest.fixture
-def frame() -> pd.DataFrame:
-    # three queries; q3's last pair is unscored. Compared pairs (human, judge):
-    # q1 (E,E) (E,S) | q2 (S,S) (C,C) | q3 (I,I) (I,E)
-    return pd.DataFrame({
-        "pair_id": ["a1", "a2", "b1", "b2", "c1", "c2", "c3"],
-        "query_id": ["q1", "q1", "q2", "q2", "q3", "q3", "q3"],
-        "human": ["E", "exact", "S", "C", "I", "I", "S"],
-        "label": ["E", "S", "S", "C", "I", "E", None],
-        "source": ["x", "x", "x", "x", "y", "y", "y"],
-    })
-
-
-def test_headline_figures_hand_computed(frame):
-    report = evaluate_frame(frame, ESCI)
-    assert (report["n"], report["n_unscored"], report["n_unlabelled"]) == (6, 1, 0)
-    assert report["labels"] == ["E", "S", "C", "I"] and report["level"] == "nominal"
-    assert report["accuracy"] == pytest.approx(4 / 6)
-    # confusion C: rows human E,S,C,I; o = C + C^T has o_EE=2, o_SS=2, o_CC=2, o_II=2, o_ES=o_SE=1, o_EI=o_IE=1
-    # n_E=4, n_S=3, n_C=2, n_I=3, n=12: alpha = 1 - 11 * 4 / (144 - 16 - 9 - 4 - 9) = 1 - 44/106 = 62/106
-    assert report["confusion"] == [[1, 1, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [1, 0, 0, 1]]
-    assert report["alpha"] == pytest.approx(62 / 106)
-    # F1: E 1/2, S 2/3, C 1, I 2/3 -> 17/24; kappa (4/6 - 9/36) / (1 - 9/36) = 5/9
-    assert report["macro_f1"] == pytest.approx(17 / 24)
-    assert report["cohen_kappa"] == pytest.approx(5 / 9)
-    assert report["per_class"]["S"] == pytest.approx({"precision": 0.5, "recall": 1.0, "f1": 2 / 3, "support": 1})
-    assert report["human_distribution"] == {"E": 2, "S": 1, "C": 1, "I": 2}
-    assert report["predicted_distribution"] == {"E": 2, "S": 2, "C": 1, "I": 1}
-    assert report["ece"] is None and report["brier"] is None
-    assert "ci" not in report and "by" not in report and "humans" not in report
-
-
-def test_by_segment(frame):
-    report = evaluate_frame(frame, ESCI, by=["source"])
-    x, y = report["by"]["source"]["x"], report["by"]["source"]["y"]
-    # x: (E,E) (E,S) (S,S) (C,C): accuracy 3/4; o_EE=2, o_ES=o_SE=1, o_SS=2, o_CC=2; n_E=3, n_S=3, n_C=2, n=8:
-    # alpha = 1 - 7*2 / (64 - 9 - 9 - 4) = 2/3
-    assert (x["n"], x["n_unscored"]) == (4, 0)
-    assert x["accuracy"] == pytest.approx(0.75) and x["alpha"] == pytest.approx(2 / 3)
-    # y: (I,I) (I,E) and one unscored: accuracy 1/2; o_II=2, o_IE=o_EI=1; n_I=3, n_E=1, n=4: 1 - 3*2/6 = 0
-    assert (y["n"], y["n_unscored"]) == (2, 1)
-    assert y["accuracy"] == pytest.approx(0.5) and y["alpha"] == pytest.approx(0.0)
-    assert y["confusion"][3] == [1, 0, 0, 1]
-
-
-def test_missing_segment_values_get_their_own_key(frame):
-    frame.loc[0, "source"] = None
-    assert set(evaluate_frame(frame, ESCI, by=["source"])["by"]["source"]) == {"x", "y", "(missing)"}
-
-
-def test_probabilities_give_ece_and_brier(frame):
-    # the judge is certain of its label: ECE = 1 - accuracy = 1/3, Brier = 2 per wrong pair = 2*2/6 = 2/3
-    for label in ESCI.labels:
-        frame[f"p_{label}"] = (frame["label"] == label).astype(float).where(frame["label"].notna())
-    report = evaluate_frame(frame, ESCI)
-    assert report["ece"] == pytest.approx(1 / 3)
-    assert report["brier"] == pytest.approx(2 / 3)
-
-
-def test_all_nan_probabilities_are_absent(frame):
-    for label in ESCI.labels:
-        frame[f"p_{label}"] = np.nan
-    assert evaluate_frame(frame, ESCI)["ece"] is None
-
-
-def test_bootstrap_resamples_queries_not_pairs():
-    # q1: 10 pairs all right, q2: 10 pairs all wrong. Resampling 2 queries gives accuracy 0, 1/2 or 1 only,
-    # with probability 1/4, 1/2, 1/4: the 95% interval is [0, 1]. Resampling the 20 pairs instead would give
-    # roughly [0.28, 0.72].
+def figures() -> dict:
+    # compared pairs (human, judge): q1 (E,E) (E,S) | q2 (S,S) (C,C) | q3 (I,I) (I,E), segments x x x x y y
     frame = pd.DataFrame({
-        "query_id": ["q1"] * 10 + ["q2"] * 10,
-        "human": ["E"] * 10 + ["I"] * 10,
-        "label": ["E"] * 10 + ["E"] * 10,
+        "pair_id": ["a1", "a2", "b1", "b2", "c1", "c2"],
+        "query_id": ["q1", "q1", "q2", "q2", "q3", "q3"],
+        "human": ["E", "E", "S", "C", "I", "I"],
+        "label": ["E", "S", "S", "C", "I", "E"],
+        "source": ["x", "x", "x", "x", "y", "y"],
     })
-    report = evaluate_frame(frame, ESCI, bootstrap=500, seed=3)
-    assert report["ci"]["accuracy"] == [0.0, 1.0]
-    assert report["bootstrap"] == {"n_resamples": 500, "seed": 3, "unit": "query_id", "confidence": 0.95,
-                                   "n_queries": 2}
-    # all q1 (or all q2): one value only, alpha undefined; such resamples are left out of the interval
-    assert set(report["ci"]) == {"alpha", "accuracy", "macro_f1"}
+    annotations = pd.DataFrame({"pair_id": ["a1", "a1"], "annotator": ["u", "v"], "label": ["E", "S"]})
+    return evaluate_frame(frame, ESCI, by=["source"], bootstrap=50, annotations=annotations)
 
 
-def test_bootstrap_is_reproducible_and_has_width(frame):
-    first = evaluate_frame(frame, ESCI, bootstrap=300, seed=11)
-    again = evaluate_frame(frame, ESCI, bootstrap=300, seed=11)
-    assert first["ci"] == again["ci"]
-    for name in ("alpha", "accuracy", "macro_f1"):
-        lo, hi = first["ci"][name]
-        assert lo < hi
+def test_to_dict_is_the_figures_and_a_copy(figures):
+    report = EvaluationReport(figures)
+    assert report.to_dict() == figures
+    report.to_dict()["alpha"] = 2.0
+    assert report.alpha == figures["alpha"] and report.n == 6
+    assert json.loads(report.to_json()) == figures
 
 
-def test_bootstrap_with_probabilities_adds_calibration_intervals(frame):
-    for label in ESCI.labels:
-        frame[f"p_{label}"] = (frame["label"] == label).astype(float).where(frame["label"].notna())
-    assert set(evaluate_frame(frame, ESCI, bootstrap=50)["ci"]) == {"alpha", "accuracy", "macro_f1", "ece", "brier"}
+def test_to_dataframe_has_one_row_per_segment_and_metric(figures):
+    frame = EvaluationReport(figures).to_dataframe()
+    assert list(frame.columns) == ["by", "segment", "metric", "label", "value", "n", "ci_low", "ci_high"]
+    alpha = frame[(frame["metric"] == "alpha") & frame["by"].isna()].iloc[0]
+    assert alpha["value"] == pytest.approx(figures["alpha"]) and alpha["n"] == 6
+    assert [alpha["ci_low"], alpha["ci_high"]] == pytest.approx(figures["ci"]["alpha"])
+    recall_s = frame[(frame["metric"] == "recall") & (frame["label"] == "S") & frame["by"].isna()].iloc[0]
+    assert recall_s["value"] == 1.0 and recall_s["n"] == 1
+    tau = frame[(frame["metric"] == "kendall_tau") & frame["by"].isna()].iloc[0]
+    assert tau["value"] == 1.0 and tau["n"] == 1  # only q2 has two human grades
+    segment_y = frame[(frame["by"] == "source") & (frame["segment"] == "y")]
+    assert segment_y.set_index("metric").loc["accuracy", "value"] == 0.5
+    assert segment_y["ci_low"].isna().all()
+    # 7 scalar metrics + 4 labels x 3 + 2 within-query = 21 per set of pairs; 3 sets; 2 rows of the humans
+    assert len(frame) == 21 * 3 + 2
+    assert set(frame.loc[frame["metric"].str.startswith("humans_"), "n"]) == {1}
 
 
-def test_bootstrap_of_a_realistic_size_is_fast():
-    import time
-
-    rng = np.random.default_rng(0)
-    n = 1100
-    human = rng.integers(0, 4, n)
-    judge = np.where(rng.random(n) < 0.7, human, rng.integers(0, 4, n))
-    proba = rng.dirichlet(np.ones(4), n)
-    labels = np.array(ESCI.labels)
-    frame = pd.DataFrame({"query_id": rng.integers(0, 27, n), "human": labels[human], "label": labels[judge],
-                          **{f"p_{label}": proba[:, i] for i, label in enumerate(ESCI.labels)}})
-    start = time.perf_counter()
-    report = evaluate_frame(frame, ESCI, bootstrap=1000, seed=0)
-    assert time.perf_counter() - start < 5
-    lo, hi = report["ci"]["alpha"]
-    assert lo < report["alpha"] < hi
+def test_to_table_and_str_draw_the_tables(figures):
+    report = EvaluationReport(figures)
+    console = Console(record=True, width=120)
+    console.print(report.to_table())
+    drawn = console.export_text()
+    for title in ("Judge vs human labels (esci)", "Within query", "Per class", "Confusion", "By source"):
+        assert title in drawn and title in str(report)
+    assert repr(report) == ("EvaluationReport(scheme='esci', n=6, alpha=0.585, accuracy=0.667, "
+                            "macro_f1=0.708)")
 
 
-def test_json_ready_with_undefined_figures(frame):
-    # segment z: two pairs, E by humans and judge alike; with one value only alpha and kappa are undefined
-    frame["one"] = ["z", "z", "w", "w", "w", "w", "w"]
-    frame.loc[[0, 1], ["human", "label"]] = "E"
-    report = evaluate_frame(frame, ESCI, by=["one"], bootstrap=20)
-    z = report["by"]["one"]["z"]
-    assert z["alpha"] is None and z["cohen_kappa"] is None and z["accuracy"] == 1.0
-    json.dumps(report, allow_nan=False)
-
-
-def test_nothing_to_compare_gives_none_not_a_crash():
-    # regression: an empty comparison once crashed alpha, which took the label domain for numbers
-    unscored = pd.DataFrame({"query_id": ["q", "q"], "human": ["E", "S"], "label": [None, None], "seg": [1, 2]})
-    report = evaluate_frame(unscored, ESCI, by=["seg"], bootstrap=10)
-    assert (report["n"], report["n_unscored"], report["ci"]) == (0, 2, {})
-    assert report["alpha"] is None and report["accuracy"] is None and report["by"]["seg"]["1"]["n_unscored"] == 1
-    assert report["confusion"] == [[0] * 4] * 4
-    json.dumps(report, allow_nan=False)
-
-
-def test_humans_agreement_on_the_frames_pairs(frame):
-    annotations = pd.DataFrame({
-        "pair_id": ["a1", "a1", "b1", "b1", "zz", "zz"],
-        "annotator": ["u", "v", "u", "v", "u", "v"],
-        "label": ["E", "E", "S", "C", "I", "E"],
-    })
-    humans = evaluate_frame(frame, ESCI, annotations=annotations)["humans"]
-    # pair zz is not in the frame and is left out: a1 agrees, b1 does not -> percent agreement 1/2
-    assert humans["n_pairs"] == 2 and humans["n_multi"] == 2 and humans["n_annotators"] == 2
-    assert humans["percent_agreement"] == pytest.approx(0.5)
-    # o_EE=2, o_SC=o_CS=1; n_E=2, n_S=1, n_C=1, n=4: 1 - 3*2 / (16 - 4 - 1 - 1) = 0.4
-    assert humans["alpha"] == pytest.approx(0.4)
-
-
-def test_bad_input_is_reported(frame):
-    with pytest.raises(ReljudgeError, match="segment"):
-        evaluate_frame(frame, ESCI, by=["segment"])
-    with pytest.raises(ReljudgeError, match="p_S"):
-        evaluate_frame(frame.assign(p_E=1.0), ESCI)
-    with pytest.raises(ReljudgeError, match="pair_id"):
-        evaluate_frame(frame.drop(columns="pair_id"), ESCI, annotations=pd.DataFrame())
-    with pytest.raises(SchemeError, match="maybe"):
-        evaluate_frame(frame.assign(label="maybe"), ESCI)
-
-
-def test_graded_scheme_uses_its_level():
-    frame = pd.DataFrame({"query_id": ["q"] * 3, "human": [1, 2, 3], "label": ["1", "3", "3"]})
-    # see tests/metrics/test_agreement.py: ordinal 7/9 on this data
-    report = evaluate_frame(frame, get_scheme("graded:1-3"))
-    assert report["level"] == "ordinal" and report["alpha"] == pytest.approx(7 / 9)
+def test_reports_of_the_same_figures_are_equal(figures):
+    assert EvaluationReport(figures) == EvaluationReport(json.loads(json.dumps(figures)))

@@ -125,3 +125,21 @@ def test_bad_inputs_exit_2_naming_file_row_and_field(files, tmp_path):
                                    partial, code=2).output
     assert "unknown metric 'map'" in run("analyze", *common, "--control", partial, "--treatment", partial, "--metric",
                                          "map", code=2).output
+
+
+def test_validate_hands_the_judge_flags_to_the_judge(files):
+    """--precision reaches the causal judge, whose options model refuses the value (before any model loads)."""
+    run("sample", "--queries", files["queries"], "--n", 5, "--output", files["sample"])
+    args = ("validate", "--sample", files["sample"], "--control", files["control"], "--treatment", files["treatment"],
+            "--qrels", EXAMPLE_PAIRS, "--pairs", EXAMPLE_PAIRS, "--k", 3)
+    refused = run(*args, "--judge", "causal", "--precision", "fp64", code=2).output
+    assert "judge 'causal', option 'precision': Input should be 'auto', 'fp32', 'bf16' or 'int8'" in refused
+    refused = run(*args, "--judge", "lexical", "--precision", "fp32", code=2).output
+    assert "--precision: only for causal LM judges (--judge causal[:DIR]), not 'lexical'" in refused
+
+
+def test_analyze_refuses_judge_options_without_a_judge(files):
+    run("sample", "--queries", files["queries"], "--n", 5, "--output", files["sample"])
+    refused = run("analyze", "--sample", files["sample"], "--control", files["control"], "--treatment",
+                  files["treatment"], "--qrels", EXAMPLE_PAIRS, "--base-url", "http://127.0.0.1:9/v1", code=2).output
+    assert "--base-url: a judge's options, but no --judge was given" in " ".join(refused.split())

@@ -13,6 +13,7 @@ from reljudge.infer.batch import judge_pairs, to_frame
 from reljudge.infer.stream import judge_to_shards, local_engine
 from reljudge.io import read_pairs
 from reljudge.judges.registry import load_judge
+from reljudge.store import Store
 
 pytest.importorskip("ray.data", reason="Ray Data is not installed: pip install 'reljudge[ray]'")
 
@@ -47,6 +48,9 @@ def test_ray_engine_resumes_a_local_run_and_writes_the_same_judgments(tmp_path):
                            str(tmp_path / "s.duckdb")], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     assert "2 shards from an earlier run" in done.stderr
+    with Store(tmp_path / "s.duckdb") as store:
+        [run] = store.runs()
+    assert (run.status, run.identity) == ("done", judge.identity)  # the driver records the judge's identity
     shards = pd.read_parquet(out).sort_values("pair_id").reset_index(drop=True)
     read = read_pairs(EXAMPLES, scheme=judge.scheme)
     expected = to_frame(read.pairs, judge_pairs(read.pairs, judge).judgments, judge.scheme)

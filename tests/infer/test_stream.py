@@ -131,6 +131,22 @@ def test_pairs_the_store_holds_are_not_judged_again(tmp_path):
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "a"), pd.read_parquet(tmp_path / "b"))
 
 
+def test_a_run_that_fails_midway_is_recorded_failed_with_its_judges_identity(tmp_path):
+    path = write_pairs(tmp_path / "p.csv", GROUPED)
+    judge = CountingJudge(True)
+    with Store(tmp_path / "s.duckdb") as store:
+        with pytest.raises(Interrupted):
+            judge_to_shards(path, judge, tmp_path / "out", options={"scheme": BINARY}, store=store, chunk_size=4,
+                            engine=stops_after(2, judge))
+        [failed] = store.runs()
+        done = judge_to_shards(path, judge, tmp_path / "out", options={"scheme": BINARY}, store=store, chunk_size=4)
+        finished = {run.run_id: run for run in store.runs()}
+    assert (failed.status, failed.identity, failed.input) == ("failed", judge.identity, str(path))
+    assert failed.finished is not None and failed.n_pairs == 3  # the shards it wrote: [a a a] and an empty one
+    resumed = next(run for run in finished.values() if run.run_id != failed.run_id)
+    assert (resumed.status, resumed.identity, resumed.n_pairs) == ("done", judge.identity, done.pairs)
+
+
 def test_rejected_rows_are_written_once_across_a_resume(tmp_path):
     out = tmp_path / "out"
     options = {"scheme": get_scheme("esci"), "skip_invalid": True}

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from reljudge.io import read_pairs
+from reljudge.judges.registry import load_judge
 from reljudge.labels import get_scheme
 from reljudge.store import Store
 
@@ -87,7 +88,34 @@ def test_a_server_that_gives_out_exits_2_naming_it_and_keeps_what_was_judged(fau
 def test_api_flags_are_refused_for_other_judges(tmp_path):
     done = reljudge("judge", EXAMPLE_PAIRS, "--output", tmp_path / "j.csv", "--judge", "lexical", "--base-url",
                     "http://127.0.0.1:9/v1", "--concurrency", "2", expect=2)
-    assert "--base-url, --concurrency: only for API judges" in done.stderr
+    assert "--base-url, --concurrency: only for API judges (--judge api:MODEL), not 'lexical'" in done.stderr
+    done = reljudge("evaluate", EXAMPLE_PAIRS, "--judge", "api:stub", "--precision", "fp32", expect=2)
+    assert "--precision: only for causal LM judges (--judge causal[:DIR]), not 'api:stub'" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+
+
+def test_an_unknown_or_ill_typed_option_is_refused_naming_option_and_judge(tmp_path):
+    out = tmp_path / "j.csv"
+    done = reljudge("judge", EXAMPLE_PAIRS, "--output", out, "--judge", "lexical", "--option", "window=3", expect=2)
+    assert "judge 'lexical' takes no option 'window'" in done.stderr
+    done = reljudge("judge", EXAMPLE_PAIRS, "--output", out, "--judge", "api:stub", "--option", "temperature=warm",
+                    expect=2)
+    assert "judge 'api', option 'temperature': Input should be a valid number" in done.stderr
+    done = reljudge("judge", EXAMPLE_PAIRS, "--output", out, "--judge", "api:stub", "--option", "temperature=0.5",
+                    "--temperature", "0.5", expect=2)
+    assert "--option temperature: given twice (also as --temperature)" in done.stderr
+    assert not out.exists()
+
+
+def test_a_generic_option_reaches_the_judge_as_its_flag_does(fault_server, tmp_path):
+    server = fault_server(first_answers())
+    api = ["--judge", "api:stub", "--base-url", server.base_url, "--no-store"]
+    specs = {}
+    for name, given in {"flag": ["--temperature", "0.3"], "option": ["--option", "temperature=0.3"],
+                        "neither": []}.items():
+        reljudge("judge", EXAMPLE_PAIRS, "--output", tmp_path / f"{name}.csv", *api, *given)
+        specs[name] = set(pd.read_csv(tmp_path / f"{name}.csv")["judge"])
+    assert specs["flag"] == specs["option"] != specs["neither"]  # the spec's digest covers the temperature
 
 
 def test_a_killed_job_resumes_without_asking_again_what_was_committed(fault_server, tmp_path):
@@ -123,3 +151,18 @@ def test_ray_workers_load_the_judge_with_the_flags_the_driver_was_given(fault_se
     assert "judged 28 pairs" in local.stderr
     assert list(on_ray["judge"].unique()) == list(expected["judge"].unique())
     assert list(on_ray["label"]) == list(expected["label"])
+
+
+def test_experiment_analyze_labels_with_an_api_judge_on_the_server_given(llama_server, tmp_path):
+    sample, control, treatment = tmp_path / "sample.csv", tmp_path / "control.csv", tmp_path / "treatment.csv"
+    sample.write_text("query_id\nq1\nq2\n")
+    control.write_text("query_id,product_id,rank\nq1,P1005,1\nq2,P2002,1\n")
+    treatment.write_text("query_id,product_id,rank\nq1,P1001,1\nq2,P2001,1\n")  # four pairs: SmolLM2 on a CPU
+    done = reljudge("experiment", "analyze", "--sample", sample, "--control", control, "--treatment", treatment,
+                    "--k", "1", "--pairs", EXAMPLE_PAIRS, "--judge", "api:smollm2", "--base-url", llama_server,
+                    "--max-tokens", "2", "--concurrency", "2", "--no-store", "--json")
+    report = json.loads(done.stdout)
+    # the spec's digest covers the server and the request: the judge was built with the flags given
+    expected = load_judge("api:smollm2", base_url=llama_server, max_tokens=2).spec
+    assert report["labels"] == expected and report["n_queries"] == 2
+    assert {"effect", "ci_low", "ci_high", "mde"} <= set(report)

@@ -13,8 +13,8 @@ import pytest
 from reljudge.errors import JudgeError, ReljudgeError
 from reljudge.infer.batch import judge_pairs, to_frame
 from reljudge.io import write_judgments
-from reljudge.judges.api.judge import ApiJudge
 from reljudge.judges.api.client import ApiUnavailable, ClientConfig, RateLimiter
+from reljudge.judges.api.judge import ApiJudge
 from reljudge.judges.base import judgments
 from reljudge.judges.registry import load_judge
 from reljudge.labels import get_scheme

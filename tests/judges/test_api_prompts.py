@@ -9,10 +9,15 @@ import pytest
 
 from reljudge.errors import JudgeError
 from reljudge.io import read_pairs
+from reljudge.judges.api.client import ClientConfig, Reply, _Malformed, parse_completion
 from reljudge.judges.api.judge import (
-    ApiJudge, label_probabilities, parse_label, render_product, score_reply, select_examples,
+    ApiJudge,
+    label_probabilities,
+    parse_label,
+    render_product,
+    score_reply,
+    select_examples,
 )
-from reljudge.judges.api.client import ClientConfig, Reply, parse_completion, _Malformed
 from reljudge.labels import get_scheme
 from reljudge.prompts.templates import available_templates, default_template, load_template, parse_template
 from reljudge.records import Pair, Product

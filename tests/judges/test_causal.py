@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from reljudge.judges.registry import load_judge
 from reljudge.judges.causal.prompt import CausalPrompt
 from reljudge.judges.causal.scoring import label_log_proba
+from reljudge.judges.registry import load_judge
 from reljudge.labels import get_scheme
 from reljudge.prompts.templates import load_template, parse_template
 from reljudge.records import Pair, Product
@@ -96,8 +96,8 @@ def test_an_adapter_is_merged_in_fp32_then_rounded_to_bf16_once(smollm2_base):
     import torch
 
     from reljudge.judges.causal.judge import SHIPPED
-    from reljudge.judges.model_dir import shipped_directory
     from reljudge.judges.causal.model import load_causal_lm
+    from reljudge.judges.model_dir import shipped_directory
 
     adapter = shipped_directory(SHIPPED)
     fp32 = load_causal_lm(smollm2_base.directory, "fp32", adapter).state_dict()

@@ -14,10 +14,10 @@ import pytest
 from reljudge.errors import JudgeError
 from reljudge.io import read_pairs
 from reljudge.judges.base import predict
-from reljudge.judges.registry import load_judge
+from reljudge.judges.encoder.inputs import PairEncoder
 from reljudge.judges.encoder.judge import SHIPPED, EncoderJudge, group_batches
 from reljudge.judges.model_dir import shipped_directory
-from reljudge.judges.encoder.inputs import PairEncoder
+from reljudge.judges.registry import load_judge
 from reljudge.labels import get_scheme
 
 EXAMPLE_PAIRS = Path(__file__).resolve().parents[2] / "examples" / "pairs.csv"

@@ -11,12 +11,21 @@ import pytest
 
 from reljudge.errors import InputError, JudgeError
 from reljudge.judges.base import Judge
-from reljudge.judges.registry import load_judge
-from reljudge.judges.lexical import LexicalJudge
 from reljudge.judges.features.lexical import (
-    FEATURE_NAMES, bm25, category_share, contains_phrase, coverage, group_features, group_z, pair_features,
-    split_negated, title_similarity, tokenize,
+    FEATURE_NAMES,
+    bm25,
+    category_share,
+    contains_phrase,
+    coverage,
+    group_features,
+    group_z,
+    pair_features,
+    split_negated,
+    title_similarity,
+    tokenize,
 )
+from reljudge.judges.lexical import LexicalJudge
+from reljudge.judges.registry import load_judge
 from reljudge.labels import get_scheme
 from reljudge.records import Pair, Product
 from reljudge.train.common import agreement_figures, prior_offsets

@@ -3,8 +3,8 @@ import pytest
 
 from reljudge.errors import JudgeError
 from reljudge.judges.base import predict
-from reljudge.judges.registry import load_judge
 from reljudge.judges.majority import fit_majority
+from reljudge.judges.registry import load_judge
 from reljudge.labels import get_scheme
 from reljudge.records import Pair, Product
 

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from reljudge.errors import JudgeError
-from reljudge.judges.encoder.judge import SHIPPED
-from reljudge.judges.model_dir import shipped_directory
 from reljudge.judges.encoder.inputs import PairEncoder
+from reljudge.judges.encoder.judge import SHIPPED
 from reljudge.judges.features.token_vectors import SEMANTIC_NAMES, SemanticFeatures, principal_table
+from reljudge.judges.model_dir import shipped_directory
 from reljudge.records import Pair, Product
 
 TOKENIZER = shipped_directory(SHIPPED) / "tokenizer.json"

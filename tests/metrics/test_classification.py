@@ -12,6 +12,8 @@ from reljudge.metrics.classification import (
     confusion,
     macro_f1,
     macro_f1_from_confusion,
+    optimistic_error_share,
+    optimistic_error_share_from_confusion,
     per_class,
 )
 
@@ -68,3 +70,24 @@ def test_from_confusion_matches_sklearn_and_batches():
     empty = np.zeros((4, 4))
     assert np.isnan(accuracy_from_confusion(np.stack([matrix, empty]))).tolist() == [False, True]
     assert macro_f1_from_confusion(np.stack([matrix, matrix])) == pytest.approx([expected_f1, expected_f1])
+
+
+def test_optimistic_error_share_hand_computed():
+    # HUMAN E E S C I I vs JUDGE E S S C I E: errors (E->S) ranks below the human, (I->E) above: 1 of 2
+    assert optimistic_error_share(HUMAN, JUDGE, LABELS, (1.0, 0.1, 0.01, 0.0)) == pytest.approx(0.5)
+    # C -> S, I -> C, E -> I, S -> E: 3 of 4 errors rank above the human (ESCI: E > S > C > I)
+    assert optimistic_error_share(list("CIES"), list("SCIE"), LABELS, (1.0, 0.1, 0.01, 0.0)) == pytest.approx(0.75)
+    assert math.isnan(optimistic_error_share(list("ES"), list("ES"), LABELS, (1.0, 0.1, 0.01, 0.0)))
+
+
+def test_optimistic_error_share_follows_the_gains_of_a_graded_scale():
+    # graded 1-3: labels ascend, gains 0, 1, 2. 1 -> 3 above, 3 -> 2 below, 2 -> 3 above: 2/3
+    assert optimistic_error_share(list("132"), list("323"), ("1", "2", "3"), (0.0, 1.0, 2.0)) == pytest.approx(2 / 3)
+
+
+def test_optimistic_error_share_from_confusion_is_batched():
+    gains = (1.0, 0.1, 0.01, 0.0)
+    single = np.asarray(confusion(HUMAN, JUDGE, LABELS))
+    no_errors = np.diag([1, 2, 0, 0])
+    batch = optimistic_error_share_from_confusion(np.stack([single, no_errors]), gains)
+    assert batch[0] == pytest.approx(0.5) and np.isnan(batch[1])

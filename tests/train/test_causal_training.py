@@ -16,7 +16,7 @@ from reljudge.judges.registry import load_judge
 from reljudge.labels import get_scheme
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "pairs.csv"
-TINY = dict(epochs=1.0, batch_size=8, lora_layers=1, lora_r=4, eval_batch_size=16)
+TINY = dict(epochs=1.0, batch_size=8, lora_layers=1, lora_rank=4, eval_batch_size=16)
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +40,7 @@ def test_adapter_and_config_are_written(trained):
     assert config["base"].startswith("SmolLM2-135M-Instruct@")
     assert json.loads((directory / "adapter_config.json").read_text())["base_model_name_or_path"] == config["base"]
     assert config["template"].startswith("esci-causal.v1#")
-    assert config["training"]["n_pairs"] == 16 and config["training"]["hyperparameters"]["lora_r"] == 4
+    assert config["training"]["n_pairs"] == 16 and config["training"]["hyperparameters"]["lora_rank"] == 4
     assert len(config["training"]["history"]) == 1 and config["valid"]["n_pairs"] == 12
     assert len(config["offsets"]) == 4
     assert summary["spec"].startswith(f"causal:{directory}@")
@@ -127,11 +127,19 @@ def test_training_resumes_from_its_last_checkpoint(smollm2_base, example_pairs, 
 
 
 def test_cli_trains_then_judges(smollm2_base, tmp_path):
+    """LoRA's rank, alpha and layers, unreachable from the command line before, reach the adapter from the config
+    file and the flags (a flag beats the file)."""
     runner = CliRunner()
     adapter = tmp_path / "adapter"
+    config = tmp_path / "causal.yaml"
+    config.write_text("lora_rank: 2\nlora_alpha: 8\nlora_layers: 1\nbatch_size: 8\n")
     result = runner.invoke(app, ["train", "--judge", "causal", "--data", str(EXAMPLES), "--output", str(adapter),
-                                 "--epochs", "0.3", "--batch-size", "8"])
+                                 "--config", str(config), "--epochs", "0.3", "--lora-rank", "4"])
     assert result.exit_code == 0, result.output
+    lora = json.loads((adapter / "adapter_config.json").read_text())
+    assert (lora["r"], lora["lora_alpha"], lora["layers_to_transform"]) == (4, 8, [29])
+    recorded = json.loads((adapter / "reljudge.json").read_text())["training"]["hyperparameters"]
+    assert (recorded["lora_rank"], recorded["lora_alpha"], recorded["batch_size"], recorded["epochs"]) == (4, 8, 8, 0.3)
     out = tmp_path / "judged.csv"
     result = runner.invoke(app, ["judge", str(EXAMPLES), "--judge", f"causal:{adapter}", "--output", str(out),
                                  "--precision", "fp32", "--no-store"])
@@ -146,5 +154,5 @@ def test_unknown_hyperparameter_is_refused(smollm2_base, example_pairs, tmp_path
     from reljudge.errors import JudgeError
     from reljudge.train.causal import train_causal
 
-    with pytest.raises(JudgeError, match="unknown causal-LM hyperparameters"):
-        train_causal(example_pairs[:8], "esci", tmp_path, lora_rank=8)
+    with pytest.raises(JudgeError, match=r"unknown causal hyperparameters \['lora_r'\]"):
+        train_causal(example_pairs[:8], "esci", tmp_path, lora_r=8)

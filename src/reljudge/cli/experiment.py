@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
+from reljudge.cli.judge_options import JudgeChoice, judge_flags
 from reljudge.cli.options import NoStore, Scheme, StorePath, reports_errors
 
 if TYPE_CHECKING:
@@ -16,6 +18,8 @@ if TYPE_CHECKING:
 
     from reljudge.judges.base import Judge
     from reljudge.labels import LabelScheme
+
+log = logging.getLogger(__name__)
 
 #: Gives the gain of each (query_id, product_id) pair it is asked for (those it cannot label are left out).
 GainSource = Callable[[Sequence[tuple[str, str]]], dict[tuple[str, str], float]]
@@ -75,8 +79,8 @@ def sample(
     if pilot is not None:
         sds, filled = pilot_sds(read_pilot(pilot), sorted(set(labels)))
         if filled:
-            Console(stderr=True).print(f"[yellow]the pilot has no SD for {len(filled)} strata[/] ({', '.join(filled)})"
-                                       "; they get the pooled SD", highlight=False)
+            log.warning("the pilot has no SD for %d strata (%s); they get the pooled SD", len(filled),
+                        ", ".join(filled))
     plan = plan_sample(labels, n, allocation=allocation, sds=sds,
                        traffic=table[traffic].astype(float).to_numpy() if by_traffic else None)
     drawn = sample_frame(table, plan, plan.draw(np.random.default_rng(seed)))
@@ -140,11 +144,11 @@ def _judge_source(judge: Judge, pairs: Path, scheme: LabelScheme, store: Path | 
 
 @experiment_app.command("analyze")
 @reports_errors
+@judge_flags(default=None, help="Label the shown pairs with this judge.")
 def analyze(
     sample_path: SampleOpt,
     control: ControlOpt,
     treatment: TreatmentOpt,
-    judge_spec: Annotated[Optional[str], typer.Option("--judge", help="Label the shown pairs with this judge.")] = None,
     pairs: PairsOpt = None,
     qrels: Annotated[Optional[Path], typer.Option(
         help="Labels instead of a judge: TREC qrels or a table (query_id, product_id, label).")] = None,
@@ -163,6 +167,8 @@ def analyze(
     store: StorePath = None,
     no_store: NoStore = False,
     as_json: JsonOpt = False,
+    *,
+    choice: JudgeChoice,
 ) -> None:
     """Measure control and treatment on the sampled queries and estimate the effect with its interval and MDE."""
     from rich.console import Console
@@ -173,12 +179,12 @@ def analyze(
     from reljudge.experiments.effects import estimate_effect
     from reljudge.labels import get_scheme
 
-    if (judge_spec is None) == (qrels is None):
+    if (choice.spec is None) == (qrels is None):
         raise ReljudgeError("give either --judge SPEC (with --pairs) or --qrels FILE as the source of labels")
-    if judge_spec is not None:
+    if choice.spec is not None:
         if pairs is None:
             raise ReljudgeError("--judge needs --pairs PAIRS: the file with the query and product text to judge")
-        judge, the_scheme = open_judge(judge_spec, scheme, None)
+        judge, the_scheme = open_judge(choice, scheme, None, progress=not as_json)
         source, labels = _judge_source(judge, pairs, the_scheme, store, no_store, expected_gain), judge.spec
     else:
         the_scheme = get_scheme(scheme or "esci")
@@ -206,12 +212,12 @@ def analyze(
 
 @experiment_app.command("validate")
 @reports_errors
+@judge_flags(help="The judge to validate against the human labels.")
 def validate(
     sample_path: SampleOpt,
     control: ControlOpt,
     treatment: TreatmentOpt,
     qrels: Annotated[Path, typer.Option(help="Human labels: TREC qrels or a table (query_id, product_id, label).")],
-    judge_spec: Annotated[str, typer.Option("--judge", help="The judge to validate against the human labels.")],
     pairs: Annotated[Path, typer.Option("--pairs", help="Pairs file holding the text the judge reads.")],
     k: KOpt = 10,
     metric: MetricOpt = "sdcg",
@@ -221,6 +227,8 @@ def validate(
     store: StorePath = None,
     no_store: NoStore = False,
     as_json: JsonOpt = False,
+    *,
+    choice: JudgeChoice,
 ) -> None:
     """Compare the per-query metric from human and judge labels (Kendall's tau, Spearman's rho) and their effects."""
     from rich.console import Console
@@ -229,7 +237,7 @@ def validate(
     from reljudge.experiments.design import design_from_sample
     from reljudge.experiments.validate import validate as compare
 
-    judge, the_scheme = open_judge(judge_spec, None, None)
+    judge, the_scheme = open_judge(choice, None, None, progress=not as_json)
     options = dict(k=k, metric=metric, scheme=the_scheme, min_gain=min_gain)
     human, unjudged_human = _measure(sample_path, control, treatment, _qrels_source(qrels, the_scheme), **options)
     judge_source = _judge_source(judge, pairs, the_scheme, store, no_store, expected_gain)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
 from reljudge.cli.options import reports_errors
+
+log = logging.getLogger(__name__)
 
 
 @reports_errors
@@ -42,7 +45,7 @@ def export(
     output = output or model_dir.with_name(model_dir.name + ("-onnx-int8" if int8 else "-onnx"))
     pairs, source = check_sample(model_dir, data, split, sample)
     if not pairs:
-        console.print(f"no check: {source}")
+        log.warning("no check: %s", source)
     summary = export_onnx(model_dir, output, int8=int8, last_layer_at_cls=not whole_graph, check_pairs=pairs,
                           min_agreement=min_agreement)
     if as_json:

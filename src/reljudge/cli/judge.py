@@ -2,31 +2,42 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from reljudge.cli.api_options import (
-    ApiKeyEnv, BaseUrl, Concurrency, Examples, MaxRetries, MaxTokens, PriceIn, PriceOut, RetryUnscored, Rpm, Shots,
-    Precision, Temperature, Template, Timeout, TopLogprobs, Tpm, model_judge_options,
-)
+from reljudge.cli.judge_options import JudgeChoice, RetryUnscored, judge_flags
 from reljudge.cli.options import (
-    BatchSize, Columns, Layout, Level, MeanRuleOpt, NoStore, Products, Scheme, SkipInvalid, SmallVersion, Split,
-    StorePath, reports_errors,
+    BatchSize,
+    Columns,
+    Layout,
+    Level,
+    MeanRuleOpt,
+    NoStore,
+    Products,
+    Scheme,
+    SkipInvalid,
+    SmallVersion,
+    Split,
+    StorePath,
+    reports_errors,
 )
 from reljudge.judges import DEFAULT_JUDGE
 
 ENGINES = ("local", "ray")
+log = logging.getLogger(__name__)
 
 
 @reports_errors
+@judge_flags(default=DEFAULT_JUDGE, help="Judge spec, e.g. cross-encoder, lexical, majority, cross-encoder:DIR, "
+                                         "causal:DIR, api:MODEL.")
 def judge(
     pairs: Annotated[Path, typer.Argument(help="Pairs to judge: .csv, .tsv, .jsonl or .parquet.")],
     output: Annotated[Path, typer.Option(
         "--output", "-o", help="A directory (no suffix): Parquet shards + manifest, streamed and resumable. "
                                "Or one file: .parquet, .csv, .jsonl (or qrels), for inputs that fit in memory.")],
-    judge_spec: Annotated[str, typer.Option("--judge", help="Judge spec, e.g. cross-encoder, lexical, majority, cross-encoder:DIR.")] = DEFAULT_JUDGE,
     fmt: Annotated[
         Optional[str], typer.Option("--format", help="parquet, csv, jsonl or trec-qrels (default: from OUT's suffix).")
     ] = None,
@@ -50,29 +61,17 @@ def judge(
         "--sort-by-query", help="Directory output: sort the input by query first (out of core, with DuckDB); "
                                 "judges that compare a query's candidates need each query's rows together.")] = False,
     engine: Annotated[str, typer.Option(
-        help="Directory output: 'local' (this process) or 'ray' (a Ray Data actor pool, local or a cluster).")] = "local",
+        help="Directory output: 'local' (this process) or 'ray' (a Ray Data actor pool, local or a cluster).",
+    )] = "local",
     workers: Annotated[Optional[int], typer.Option(
-        min=1, help="--engine ray: judge actors, each loading the judge once (default: one per CPU of the cluster).")] = None,
+        min=1, help="--engine ray: judge actors, each loading the judge once (default: one per CPU of the cluster).",
+    )] = None,
     ray_address: Annotated[Optional[str], typer.Option(
         "--ray-address", help="--engine ray: join this cluster ('auto' on a node of it, or HEAD:6379) instead "
                               "of starting a local Ray.")] = None,
-    base_url: BaseUrl = None,
-    api_key_env: ApiKeyEnv = None,
-    template: Template = None,
-    examples: Examples = None,
-    shots: Shots = None,
-    concurrency: Concurrency = 8,
-    rpm: Rpm = None,
-    tpm: Tpm = None,
-    timeout: Timeout = 60.0,
-    max_retries: MaxRetries = 5,
-    temperature: Temperature = 0.0,
-    max_tokens: MaxTokens = 8,
-    top_logprobs: TopLogprobs = 20,
-    price_in: PriceIn = None,
-    price_out: PriceOut = None,
     retry_unscored: RetryUnscored = False,
-    precision: Precision = None,
+    *,
+    choice: JudgeChoice,
 ) -> None:
     """Label every query-product pair of PAIRS and write one judgment per pair to OUT."""
     from reljudge.cli.session import open_judge
@@ -83,26 +82,16 @@ def judge(
         raise ReljudgeError(f"unknown engine {engine!r}: use {' or '.join(ENGINES)}")
     if retry_unscored and engine != "local":
         raise ReljudgeError("--retry-unscored works with --engine local")
-    judge_options = model_judge_options(
-        judge_spec, progress=True, base_url=base_url, api_key_env=api_key_env, template=template,
-        examples=examples, shots=shots, concurrency=concurrency, rpm=rpm, tpm=tpm, timeout=timeout,
-        max_retries=max_retries, temperature=temperature, max_tokens=max_tokens, top_logprobs=top_logprobs,
-        price_in=price_in, price_out=price_out, precision=precision)
-    the_judge, the_scheme = open_judge(judge_spec, scheme, level, **judge_options)
+    the_judge, the_scheme = open_judge(choice, scheme, level, progress=True)
     options = dict(scheme=the_scheme, layout=layout, columns=columns, products=products, split=split,
                    small_version=small_version, mean_rule=mean_rule, skip_invalid=skip_invalid)
     if is_directory_output(output):
         if fmt not in (None, "parquet"):
             raise ReljudgeError(f"a directory output holds Parquet shards, not {fmt}: give OUT a file suffix "
                                 f"for --format {fmt}")
-        # what a Ray actor needs to load the very judge the driver loaded (its pinned spec checks it did)
-        load_options = {k: v for k, v in judge_options.items() if k != "progress"}
-        if scheme is not None:
-            load_options["scheme"] = the_scheme
         _into_directory(pairs, output, the_judge, options, store=store, no_store=no_store, batch_size=batch_size,
                         chunk_size=chunk_size, overwrite=overwrite, sort_by_query=sort_by_query, engine=engine,
-                        workers=workers, ray_address=ray_address, load_options=load_options,
-                        retry_unscored=retry_unscored)
+                        workers=workers, ray_address=ray_address, retry_unscored=retry_unscored)
     else:
         if engine != "local":
             raise ReljudgeError(f"--engine {engine} writes a directory of shards: give --output a name without a "
@@ -151,8 +140,7 @@ def _usage(the_judge) -> str:
 
 def _into_directory(pairs: Path, output: Path, the_judge, options: dict, *, store: Path | None, no_store: bool,
                     batch_size: int, chunk_size: int, overwrite: bool, sort_by_query: bool, engine: str,
-                    workers: int | None, ray_address: str | None, load_options: dict,
-                    retry_unscored: bool) -> None:
+                    workers: int | None, ray_address: str | None, retry_unscored: bool) -> None:
     """Stream the input into shards, resuming an earlier run of the same job."""
     import contextlib
 
@@ -167,7 +155,7 @@ def _into_directory(pairs: Path, output: Path, the_judge, options: dict, *, stor
     options = options | {"columns": parse_columns(options["columns"]), "mean_rule": MeanRule(options["mean_rule"])}
     console = Console(stderr=True, soft_wrap=True, highlight=False)
     if sort_by_query:
-        console.print(f"sorting {pairs} by query into {output} first (out of core; skipped if a run left it there)")
+        log.info("sorting %s by query into %s first (out of core; skipped if a run left it there)", pairs, output)
     with contextlib.ExitStack() as stack:
         the_store = None if no_store else stack.enter_context(Store(store))
         make_engine = None
@@ -175,7 +163,7 @@ def _into_directory(pairs: Path, output: Path, the_judge, options: dict, *, stor
             from reljudge.infer.distributed import ray_engine
 
             make_engine = ray_engine(the_judge, store=the_store, stack=stack, workers=workers, address=ray_address,
-                                     batch_size=batch_size, load_options=load_options)
+                                     batch_size=batch_size)
         run = judge_to_shards(pairs, the_judge, output, options=options, store=the_store, chunk_size=chunk_size,
                               batch_size=batch_size, overwrite=overwrite, progress=True, engine=make_engine,
                               sort_by_query=sort_by_query, retry_unscored=retry_unscored)

@@ -17,7 +17,8 @@ Scheme = Annotated[
     typer.Option(help="Label scheme: esci, binary or graded:LOW-HIGH (e.g. graded:1-3). Default: the judge's."),
 ]
 Level = Annotated[
-    Optional[str], typer.Option(help="Level of measurement for alpha: nominal, ordinal or interval (overrides the scheme's).")
+    Optional[str],
+    typer.Option(help="Level of measurement for alpha: nominal, ordinal or interval (overrides the scheme's)."),
 ]
 Layout = Annotated[str, typer.Option(help="Input layout: auto, table, esci-official or homedepot.")]
 Columns = Annotated[
@@ -28,7 +29,9 @@ Products = Annotated[
     Optional[Path], typer.Option(help="Products file of the official ESCI release (parquet or JSONL).")
 ]
 Split = Annotated[Optional[str], typer.Option(help="Keep only rows of this split (train, valid, test).")]
-SmallVersion = Annotated[bool, typer.Option("--small-version", help="Official ESCI: keep only the small version (task 1).")]
+SmallVersion = Annotated[
+    bool, typer.Option("--small-version", help="Official ESCI: keep only the small version (task 1).")
+]
 MeanRuleOpt = Annotated[
     str, typer.Option("--mean-rule", help="Graded means (2.33) to grades: 'round' (halves up) or 'bins:T1,T2,...'.")
 ]
@@ -36,7 +39,8 @@ SkipInvalid = Annotated[
     bool, typer.Option("--skip-invalid", help="Go on past bad rows and write them, with reasons, beside the output.")
 ]
 StorePath = Annotated[
-    Optional[Path], typer.Option("--store", help="The DuckDB store file (default: $RELJUDGE_STORE or the user data dir).")
+    Optional[Path],
+    typer.Option("--store", help="The DuckDB store file (default: $RELJUDGE_STORE or the user data dir)."),
 ]
 NoStore = Annotated[bool, typer.Option("--no-store", help="Neither read nor write the store's cache.")]
 BatchSize = Annotated[int, typer.Option(min=1, help="Pairs per forward pass.")]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from reljudge.cli.judge_options import JudgeChoice
 from reljudge.io import PairsRead
 from reljudge.judges.base import Judge
 from reljudge.judges.registry import load_judge
@@ -15,13 +16,17 @@ from reljudge.labels import LabelScheme, get_scheme
 from reljudge.store import Store
 
 
-def open_judge(spec: str, scheme: str | None, level: str | None, **options: object) -> tuple[Judge, LabelScheme]:
-    """Load the judge; its scheme is the one used unless --scheme names another (then the judge must agree).
+def open_judge(choice: JudgeChoice, scheme: str | None, level: str | None,
+               **set_by_command: object) -> tuple[Judge, LabelScheme]:
+    """Load the chosen judge with the options given for it; its scheme is the one used unless --scheme names
+    another (then the judge must agree).
 
-    `options` go to the judge's factory (the API judge's --base-url, --concurrency ...; see cli/api_options.py).
+    `set_by_command` are options the command sets itself (the API judge's progress bar), passed to judges that
+    declare them.
     """
+    options = choice.load_options(**set_by_command)
     wanted = get_scheme(scheme) if scheme else None
-    judge = load_judge(spec, scheme=wanted, **options) if wanted else load_judge(spec, **options)
+    judge = load_judge(choice.spec, scheme=wanted, **options) if wanted else load_judge(choice.spec, **options)
     the_scheme = wanted or judge.scheme
     return judge, (the_scheme.with_level(level) if level else the_scheme)
 

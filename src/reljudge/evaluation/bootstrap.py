@@ -3,8 +3,9 @@
 Pairs of the same query share the query's difficulty and usually its annotator, so they are not independent:
 resampling pairs would understate the uncertainty. We resample queries with replacement and every pair of a drawn
 query comes along. A resample is then the same pairs weighted by how often their query was drawn, so each metric
-of B resamples is one weighted array operation (confusion matrices for alpha / accuracy / macro-F1, sample weights
-for ECE / Brier) instead of B recomputations.
+of B resamples is one weighted array operation (confusion matrices for alpha / accuracy / macro-F1 / optimistic-error
+share, sample weights for ECE / Brier, query weights for the means of per-query figures) instead of B
+recomputations.
 """
 
 from __future__ import annotations
@@ -15,13 +16,18 @@ import pandas as pd
 from reljudge.labels import LabelScheme
 from reljudge.metrics.agreement import alpha_from_confusion
 from reljudge.metrics.calibration import brier, ece
-from reljudge.metrics.classification import accuracy_from_confusion, macro_f1_from_confusion
+from reljudge.metrics.classification import (
+    accuracy_from_confusion,
+    macro_f1_from_confusion,
+    optimistic_error_share_from_confusion,
+)
 
 _CELLS_PER_CHUNK = 4_000_000  # resamples x pairs held in memory at once (32 MB of float64 weights)
 
 
 def bootstrap_metrics(groups: np.ndarray, human: np.ndarray, judge: np.ndarray, scheme: LabelScheme, *,
-                      n_resamples: int, seed: int = 0, proba: np.ndarray | None = None) -> dict[str, np.ndarray]:
+                      n_resamples: int, seed: int = 0, proba: np.ndarray | None = None,
+                      query_values: dict[str, pd.Series] | None = None) -> dict[str, np.ndarray]:
     """The metrics of `n_resamples` query-level bootstrap resamples.
 
     Args:
@@ -32,10 +38,12 @@ def bootstrap_metrics(groups: np.ndarray, human: np.ndarray, judge: np.ndarray, 
         n_resamples: B, the number of resamples.
         seed: seeds numpy's default generator, so the same call gives the same resamples.
         proba: (n, k) judge probabilities; rows with a NaN are left out of ECE and Brier. None: no calibration.
+        query_values: per-query figures (a Series indexed by query, over the queries where the figure is defined);
+            each resample's value is their mean weighted by how often each query was drawn.
 
     Returns:
-        {"alpha", "accuracy", "macro_f1"} (and "ece", "brier" with `proba`), each an array of B values; a resample
-        where a metric is undefined holds NaN.
+        {"alpha", "accuracy", "macro_f1", "optimistic_error_share"} (and "ece", "brier" with `proba`, and the
+        names of `query_values`), each an array of B values; a resample where a metric is undefined holds NaN.
     """
     codes, uniques = pd.factorize(np.asarray(groups))
     n_queries, k = len(uniques), scheme.k
@@ -52,13 +60,27 @@ def bootstrap_metrics(groups: np.ndarray, human: np.ndarray, judge: np.ndarray, 
             "alpha": alpha_from_confusion(matrices, scheme.level),
             "accuracy": accuracy_from_confusion(matrices),
             "macro_f1": macro_f1_from_confusion(matrices),
+            "optimistic_error_share": optimistic_error_share_from_confusion(matrices, scheme.gains),
         }
         if calibrated is not None and calibrated.any():
             rows, truth, w = proba[calibrated], np.asarray(human)[calibrated], weights[:, calibrated]
             part["ece"] = ece(rows, truth, sample_weight=w)
             part["brier"] = brier(rows, truth, sample_weight=w)
         parts.append(part)
-    return {name: np.concatenate([np.atleast_1d(p[name]) for p in parts]) for name in parts[0]}
+    samples = {name: np.concatenate([np.atleast_1d(p[name]) for p in parts]) for name in parts[0]}
+    for name, values in (query_values or {}).items():
+        samples[name] = _resampled_means(draws, uniques, values)
+    return samples
+
+
+def _resampled_means(draws: np.ndarray, queries: object, values: pd.Series) -> np.ndarray:
+    """mean_b = sum_q w_bq v_q / sum_q w_bq over the queries with a value, w_bq = times query q was drawn in b."""
+    columns = pd.Index(queries).get_indexer(values.index)
+    if (columns < 0).any():
+        raise ValueError("per-query values name queries that are not among the resampled groups")
+    weights = draws[:, columns].astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (weights @ values.to_numpy(dtype=float)) / weights.sum(axis=1)
 
 
 def percentile_ci(values: np.ndarray, confidence: float = 0.95) -> list[float | None]:

@@ -2,19 +2,34 @@
 
 from __future__ import annotations
 
-from rich.console import Console
+import io
+
+from rich.console import Console, Group
 from rich.table import Table
 
 _NONE = "—"
+_TEXT_WIDTH = 120
+
+
+def report_renderable(report: dict) -> Group:
+    """The headline, within-query, per-class, confusion and per-segment tables of `report`, as one renderable."""
+    tables = [_headline(report), _within_query(report), _per_class(report), _confusion(report)]
+    for column, segments in report.get("by", {}).items():
+        tables.append(_segments(column, segments, with_calibration=report.get("ece") is not None))
+        tables.append(_segments_order(column, segments))
+    return Group(*tables)
 
 
 def render_report(report: dict, console: Console) -> None:
-    """Print the headline, per-class, confusion and per-segment tables of `report` to `console`."""
-    console.print(_headline(report))
-    console.print(_per_class(report))
-    console.print(_confusion(report))
-    for column, segments in report.get("by", {}).items():
-        console.print(_segments(column, segments, with_calibration=report.get("ece") is not None))
+    """Print every table of `report` to `console`."""
+    console.print(report_renderable(report))
+
+
+def render_text(report: dict) -> str:
+    """Every table of `report` as plain text, 120 columns wide."""
+    console = Console(file=io.StringIO(), width=_TEXT_WIDTH, record=True, color_system=None)
+    console.print(report_renderable(report))
+    return console.export_text()
 
 
 def _headline(report: dict) -> Table:
@@ -32,7 +47,8 @@ def _headline(report: dict) -> Table:
     if report.get("n_unlabelled"):
         table.add_row("without a human label", str(report["n_unlabelled"]), "")
     rows = [("alpha", f"Krippendorff's alpha ({report['level']})"), ("accuracy", "accuracy"),
-            ("macro_f1", "macro-F1"), ("cohen_kappa", "Cohen's kappa")]
+            ("macro_f1", "macro-F1"), ("cohen_kappa", "Cohen's kappa"),
+            ("optimistic_error_share", "optimistic-error share")]
     if report.get("ece") is not None:
         rows += [("ece", "ECE"), ("brier", "Brier")]
     for key, name in rows:
@@ -43,7 +59,22 @@ def _headline(report: dict) -> Table:
         table.add_row("humans' pairwise agreement", _num(humans["percent_agreement"]), "")
         notes.append(f"humans: {humans['n_annotators']} annotators, "
                      f"{humans['n_multi']} of {humans['n_pairs']} pairs with 2+ labels")
-    table.caption = "\n".join(notes) or None
+    notes.append("optimistic-error share: of the errors, those the judge ranks higher")
+    table.caption = "\n".join(notes)
+    return table
+
+
+def _within_query(report: dict) -> Table:
+    within = report["within_query"]
+    bootstrapped = any("ci" in figure for figure in within.values())
+    table = Table(title="Within query (each query counts once)")
+    for name in ("metric", "mean", "queries", *(["95% CI (queries resampled)"] if bootstrapped else [])):
+        table.add_column(name, justify="left" if name == "metric" else "right")
+    tau, auc = within["kendall_tau"], within["top_label_auc"]
+    for name, figure in (("Kendall tau-b, expected gain", tau), (f"AUC, {auc['label']} vs the rest", auc)):
+        interval = [_interval(figure.get("ci"))] if bootstrapped else []
+        table.add_row(name, _num(figure["mean"]), str(figure["n_queries"]), *interval)
+    table.caption = "tau: queries with 2+ human grades (all tied: 0); AUC: queries with both"
     return table
 
 
@@ -77,6 +108,19 @@ def _segments(column: str, segments: dict, *, with_calibration: bool) -> Table:
         cells = [value, str(figures["n"]), str(figures["n_unscored"]), _num(figures["alpha"]),
                  _num(figures["accuracy"]), _num(figures["macro_f1"]), _num(figures["cohen_kappa"])]
         table.add_row(*cells, *([_num(figures["ece"])] if with_calibration else []))
+    return table
+
+
+def _segments_order(column: str, segments: dict) -> Table:
+    """The segments' ordering figures, apart so that each table fits 80 columns."""
+    table = Table(title=f"By {column}: order")
+    for name in ("value", "opt. err.", "tau", "queries", "AUC", "queries"):
+        table.add_column(name, justify="left" if name == "value" else "right")
+    for value, figures in segments.items():
+        tau, auc = figures["within_query"]["kendall_tau"], figures["within_query"]["top_label_auc"]
+        table.add_row(value, _num(figures["optimistic_error_share"]), _num(tau["mean"]), str(tau["n_queries"]),
+                      _num(auc["mean"]), str(auc["n_queries"]))
+    table.caption = "tau, AUC: means over the segment's queries"
     return table
 
 

@@ -1,180 +1,123 @@
-"""Evaluate a judge against human labels: one JSON-ready dict of figures, overall, by segment and with CIs.
+"""`EvaluationReport`: the figures of one evaluation as a value, with the ways to read them out.
 
-Computation only: `render.render_report` draws the dict as tables, `--json` dumps it as it is.
+The figures are computed once (`figures.evaluate_frame`); the report only hands them out: as the JSON-ready dict
+`reljudge evaluate --json` prints, as rich tables (`render`), or as a tidy pandas frame.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
+import copy
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
+    from rich.console import RenderableType
 
-from reljudge.errors import ReljudgeError
-from reljudge.evaluation.bootstrap import bootstrap_metrics, percentile_ci
-from reljudge.labels import LabelScheme
-from reljudge.metrics.agreement import alpha, annotator_agreement, cohen_kappa
-from reljudge.metrics.calibration import brier, ece
-from reljudge.metrics.classification import accuracy, confusion, macro_f1, per_class
-
-MISSING_SEGMENT = "(missing)"
-_REQUIRED = ("query_id", "human", "label")
+#: Figures of one set of pairs that are one number each, in the order tables show them.
+SCALAR_METRICS: tuple[str, ...] = ("alpha", "accuracy", "macro_f1", "cohen_kappa", "ece", "brier",
+                                   "optimistic_error_share")
+_FRAME_COLUMNS = ["by", "segment", "metric", "label", "value", "n", "ci_low", "ci_high"]
 
 
-def evaluate_frame(frame: pd.DataFrame, scheme: LabelScheme, *, by: list[str] | None = None,
-                   bootstrap: int = 0, seed: int = 0, annotations: pd.DataFrame | None = None) -> dict:
-    """Compare a judge's labels with human labels, one row per pair.
+@dataclass(frozen=True)
+class EvaluationReport:
+    """How far a judge agrees with the human labels: overall, per segment and per query, with intervals if asked.
 
-    A pair is compared when it has both a human label and a judge label; a pair the judge left unscored (label
-    None/NaN) is counted in `n_unscored`, never scored as wrong, and a pair without a human label in
-    `n_unlabelled`. Distributions count the compared pairs, so judge and human counts line up.
-
-    Args:
-        frame: columns query_id, human, label; optionally p_<label> for every scheme label (the judge's
-            probabilities, in any order), pair_id (needed with `annotations`) and segment columns for `by`.
-            Labels may be in any spelling the scheme accepts.
-        scheme: the labels, their order and the level of measurement for alpha.
-        by: segment columns; each value gets the same figures under report["by"][column][value]
-            (a missing value is keyed "(missing)").
-        bootstrap: B > 0 adds report["ci"] = {metric: [lo, hi]}, 95% percentile intervals over B resamples of
-            queries with replacement (all pairs of a drawn query come along), for alpha, accuracy, macro_f1 and,
-            with probabilities, ece and brier.
-        seed: seeds the bootstrap; the same seed gives the same intervals.
-        annotations: long-form pair_id / annotator / label of the individual humans; adds report["humans"], their
-            agreement among themselves on the frame's pairs (see `annotator_agreement`), the ceiling for the judge.
-
-    Returns:
-        {"scheme", "labels", "level", "n", "n_unscored", "n_unlabelled", "alpha", "accuracy", "macro_f1",
-        "cohen_kappa", "ece", "brier" (None without probabilities), "per_class", "confusion" (rows human, columns
-        judge), "human_distribution", "predicted_distribution"}, plus "ci"/"bootstrap", "by" and "humans" when
-        asked. Undefined figures are None, so `json.dumps(report, allow_nan=False)` works.
-
-    Raises:
-        ReljudgeError: a required or `by` column is missing, or only some p_<label> columns are present.
-        SchemeError: a label is not in the scheme.
+    Attributes:
+        figures: the JSON-ready dict of every figure (see `evaluate_frame` for its keys). Treat it as read-only;
+            `to_dict()` gives a copy to change.
     """
-    by = list(by or [])
-    _require(frame, [*_REQUIRED, *by, *(["pair_id"] if annotations is not None else [])])
-    proba_columns = _proba_columns(frame, scheme)
-    pairs = frame.assign(human=_canonical(frame["human"], scheme), label=_canonical(frame["label"], scheme))
-    report: dict = {"scheme": scheme.name, "labels": list(scheme.labels), "level": scheme.level,
-                    **_figures(pairs, scheme, proba_columns)}
-    if bootstrap > 0:
-        report.update(_intervals(pairs, scheme, proba_columns, bootstrap, seed))
-    if by:
-        report["by"] = {
-            column: {_segment_key(value): _figures(group, scheme, proba_columns)
-                     for value, group in pairs.groupby(column, dropna=False, sort=True)}
-            for column in by
-        }
-    if annotations is not None:
-        ours = annotations[annotations["pair_id"].isin(frame["pair_id"])]
-        report["humans"] = annotator_agreement(ours, scheme)
-    return _jsonable(report)
+
+    figures: dict[str, Any]
+
+    @property
+    def n(self) -> int:
+        """Pairs compared (both a human and a judge label)."""
+        return self.figures["n"]
+
+    @property
+    def alpha(self) -> float | None:
+        """Krippendorff's alpha of judge and humans at the scheme's level; None when undefined."""
+        return self.figures["alpha"]
+
+    @property
+    def accuracy(self) -> float | None:
+        return self.figures["accuracy"]
+
+    @property
+    def macro_f1(self) -> float | None:
+        return self.figures["macro_f1"]
+
+    @property
+    def ci(self) -> dict[str, list[float | None]]:
+        """95% query-bootstrap intervals by metric; empty without a bootstrap."""
+        return self.figures.get("ci", {})
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every figure as plain JSON types (undefined ones None): what `reljudge evaluate --json` prints."""
+        return copy.deepcopy(self.figures)
+
+    def to_json(self, **kwargs: Any) -> str:
+        """`to_dict()` as JSON text; `kwargs` go to `json.dumps` (indent=2 ...)."""
+        return json.dumps(self.figures, allow_nan=False, **kwargs)
+
+    def to_table(self) -> RenderableType:
+        """The tables `reljudge evaluate` prints, as one rich renderable (`rich.print(report.to_table())`)."""
+        from reljudge.evaluation.render import report_renderable
+
+        return report_renderable(self.figures)
+
+    def to_dataframe(self) -> pd.DataFrame:
+        """One row per segment and metric: by, segment, metric, label, value, n, ci_low, ci_high.
+
+        The whole set has by = segment = None; per-segment rows follow for each `by` column. `label` names the
+        class of per-class rows (precision, recall, f1) and the top label of top_label_auc; `n` counts the pairs a
+        figure is over (the label's support for per-class rows), or the queries for within-query figures and the
+        pairs with 2+ labels for the humans' own agreement. Intervals are there for the whole set when bootstrapped.
+        """
+        import pandas as pd
+
+        rows = _rows(self.figures, None, None, self.figures.get("ci", {}))
+        for column, segments in self.figures.get("by", {}).items():
+            for value, figures in segments.items():
+                rows += _rows(figures, column, value, {})
+        humans = self.figures.get("humans")
+        if humans:
+            rows += [_row(None, None, "humans_alpha", None, humans["alpha"], humans["n_multi"], None),
+                     _row(None, None, "humans_percent_agreement", None, humans["percent_agreement"],
+                          humans["n_multi"], None)]
+        return pd.DataFrame(rows, columns=_FRAME_COLUMNS)
+
+    def __str__(self) -> str:
+        from reljudge.evaluation.render import render_text
+
+        return render_text(self.figures)
+
+    def __repr__(self) -> str:
+        return (f"EvaluationReport(scheme={self.figures['scheme']!r}, n={self.n}, alpha={_short(self.alpha)}, "
+                f"accuracy={_short(self.accuracy)}, macro_f1={_short(self.macro_f1)})")
 
 
-def _figures(pairs: pd.DataFrame, scheme: LabelScheme, proba_columns: list[str] | None) -> dict:
-    """Every figure of one set of pairs (the whole frame or one segment)."""
-    labels = list(scheme.labels)
-    compared = pairs[pairs["human"].notna() & pairs["label"].notna()]
-    human, judge = compared["human"].tolist(), compared["label"].tolist()
-    figures = {
-        "n": len(compared),
-        "n_unscored": int(pairs["label"].isna().sum()),
-        "n_unlabelled": int(pairs["human"].isna().sum()),
-        "alpha": alpha(human, judge, scheme),
-        "accuracy": accuracy(human, judge),
-        "macro_f1": macro_f1(human, judge, labels),
-        "cohen_kappa": cohen_kappa(human, judge, labels),
-        "ece": None,
-        "brier": None,
-        "per_class": per_class(human, judge, labels),
-        "confusion": confusion(human, judge, labels),
-        "human_distribution": _distribution(human, labels),
-        "predicted_distribution": _distribution(judge, labels),
-    }
-    if proba_columns is not None:
-        proba, truth = _calibration_rows(compared, scheme, proba_columns)
-        if len(proba):
-            figures["ece"], figures["brier"] = ece(proba, truth), brier(proba, truth)
-    return figures
+def _rows(figures: dict, by: str | None, segment: str | None, ci: dict) -> list[dict]:
+    """The rows of one set of pairs: scalar metrics, per-class figures, within-query figures."""
+    rows = [_row(by, segment, name, None, figures[name], figures["n"], ci.get(name)) for name in SCALAR_METRICS]
+    for label, per in figures["per_class"].items():
+        rows += [_row(by, segment, name, label, per[name], per["support"], None)
+                 for name in ("precision", "recall", "f1")]
+    for name, within in figures["within_query"].items():
+        rows.append(_row(by, segment, name, within.get("label"), within["mean"], within["n_queries"],
+                         within.get("ci")))
+    return rows
 
 
-def _intervals(pairs: pd.DataFrame, scheme: LabelScheme, proba_columns: list[str] | None,
-               n_resamples: int, seed: int) -> dict:
-    compared = pairs[pairs["human"].notna() & pairs["label"].notna()]
-    position = {label: i for i, label in enumerate(scheme.labels)}
-    groups = compared["query_id"].to_numpy()
-    info = {"n_resamples": n_resamples, "seed": seed, "unit": "query_id", "confidence": 0.95,
-            "n_queries": int(pd.Series(groups).nunique())}
-    if compared.empty:
-        return {"ci": {}, "bootstrap": info}
-    samples = bootstrap_metrics(
-        groups,
-        compared["human"].map(position).to_numpy(dtype=int),
-        compared["label"].map(position).to_numpy(dtype=int),
-        scheme,
-        n_resamples=n_resamples,
-        seed=seed,
-        proba=None if proba_columns is None else compared[proba_columns].to_numpy(dtype=float),
-    )
-    return {"ci": {name: percentile_ci(values) for name, values in samples.items()}, "bootstrap": info}
+def _row(by: str | None, segment: str | None, metric: str, label: str | None, value: float | None, n: int,
+         ci: list | None) -> dict:
+    low, high = ci if ci else (None, None)
+    return {"by": by, "segment": segment, "metric": metric, "label": label, "value": value, "n": n,
+            "ci_low": low, "ci_high": high}
 
 
-def _calibration_rows(compared: pd.DataFrame, scheme: LabelScheme,
-                      proba_columns: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """The compared pairs that carry probabilities: (n, k) probabilities and the human label indices."""
-    proba = compared[proba_columns].to_numpy(dtype=float)
-    keep = ~np.isnan(proba).any(axis=1)
-    truth = compared["human"].map({label: i for i, label in enumerate(scheme.labels)}).to_numpy(dtype=int)
-    return proba[keep], truth[keep]
-
-
-def _proba_columns(frame: pd.DataFrame, scheme: LabelScheme) -> list[str] | None:
-    """p_<label> columns in the scheme's order, or None when the judge gave no probabilities."""
-    wanted = [f"p_{label}" for label in scheme.labels]
-    present = [c for c in wanted if c in frame.columns]
-    if not present:
-        return None
-    if len(present) < len(wanted):
-        absent = ", ".join(c for c in wanted if c not in frame.columns)
-        raise ReljudgeError(f"probability columns are incomplete: missing {absent}")
-    return wanted if frame[wanted].notna().any().any() else None
-
-
-def _canonical(values: pd.Series, scheme: LabelScheme) -> pd.Series:
-    """Canonical labels, None where the value is missing."""
-    mapping = {raw: scheme.parse(raw) for raw in values.dropna().unique()}
-    return values.map(mapping).astype(object).where(values.notna(), None)
-
-
-def _distribution(labels_seen: Sequence[str], labels: list[str]) -> dict[str, int]:
-    counts = pd.Series(labels_seen, dtype=object).value_counts()
-    return {label: int(counts.get(label, 0)) for label in labels}
-
-
-def _require(frame: pd.DataFrame, columns: list[str]) -> None:
-    absent = [c for c in columns if c not in frame.columns]
-    if absent:
-        raise ReljudgeError(
-            f"the evaluation frame lacks column(s) {', '.join(absent)} (it has {', '.join(map(str, frame.columns))})")
-
-
-def _segment_key(value: object) -> str:
-    return MISSING_SEGMENT if pd.isna(value) else str(value)
-
-
-def _jsonable(value: object) -> object:
-    """Plain Python types all the way down, with NaN and infinities as None."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return float(value) if math.isfinite(value) else None
-    return value
+def _short(value: float | None) -> str:
+    return "None" if value is None else f"{value:.3f}"

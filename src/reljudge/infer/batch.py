@@ -69,9 +69,8 @@ def contexts(judge: Judge, pairs: Sequence[Pair]) -> list[str]:
     members: dict[str, list[str]] = defaultdict(list)
     for p in pairs:
         members[p.query_id].append(p.pair_hash)
-    digest = {
-        q: hashlib.blake2b("|".join(sorted(hashes)).encode(), digest_size=8).hexdigest() for q, hashes in members.items()
-    }
+    digest = {q: hashlib.blake2b("|".join(sorted(hashes)).encode(), digest_size=8).hexdigest()
+              for q, hashes in members.items()}
     return [digest[p.query_id] for p in pairs]
 
 
@@ -154,7 +153,7 @@ def judge_pairs(
             one: an API judge's replies cost money, so a kill should lose few of them).
         progress: show a progress bar on a terminal.
         run_id: record the judgments under this store run, which the caller started and will finish; None starts
-            and finishes a run of its own.
+            and finishes a run of its own, recording the judge's identity.
         retry_unscored: judge again the pairs the store holds as unscored.
 
     Raises:
@@ -166,7 +165,7 @@ def judge_pairs(
     found = lookup(judge, pairs, store, retry_unscored)
     own_run = store is not None and run_id is None
     if own_run:
-        run_id = store.start_run(judge.spec, input_name)
+        run_id = store.start_run(judge.identity, input_name)
     with Progress(progress, len(found.todo)) as bar:
         for chunk in _chunks(judge, pairs, found.todo, chunk_size):
             try:

@@ -4,7 +4,8 @@ The driver (the `reljudge judge` process) keeps everything that must happen once
 validates the input, cuts it into chunks, asks the store which pairs are already judged, writes the shards and the
 manifest, and saves new judgments to the store (a DuckDB file has one writer, and it is the driver). Only the
 pairs left to judge travel to the cluster, through a bounded queue that a Ray Data read task drains; a
-`map_batches` actor pool judges them, each actor loading the judge once from its pinned spec, and the driver
+`map_batches` actor pool judges them, each actor rebuilding the driver's judge once from its recorded identity
+(pinned spec and label-changing options, checked detail by detail) and its runtime options, and the driver
 collects the results. Only the driver needs the input file, the store and the output directory; workers need
 reljudge installed and the judge's model (the shipped ones come with the package).
 
@@ -28,8 +29,8 @@ from reljudge.errors import ReljudgeError
 from reljudge.infer.batch import JudgeRun, Lookup, lookup, save
 from reljudge.infer.groups import Chunk
 from reljudge.infer.stream import Engine
-from reljudge.judges.base import Judge, judgments
-from reljudge.judges.registry import load_judge
+from reljudge.judges.base import Judge, JudgeIdentity, judgments
+from reljudge.judges.registry import rebuild_judge
 from reljudge.records import Judgment, Pair, Product
 from reljudge.store import Store
 
@@ -38,18 +39,16 @@ _PRODUCT = ("product_id", "title", "description", "bullets", "brand", "color", "
 
 
 def ray_engine(judge: Judge, *, store: Store | None, stack: contextlib.ExitStack, workers: int | None = None,
-               address: str | None = None, batch_size: int = 64, load_options: dict[str, Any] | None = None,
-               ) -> Callable[[str | None], Engine]:
+               address: str | None = None, batch_size: int = 64) -> Callable[[str | None], Engine]:
     """Connect to Ray (start a local one unless `address` is given) and make the engine for judge_to_shards.
 
     Args:
-        judge: the judge as loaded on the driver: its spec (pinned to the model's digest) is what the actors load.
+        judge: the judge as loaded on the driver: the actors rebuild it from its identity and runtime options.
         store: the store the driver reads and writes, or None.
         stack: Ray is shut down when this exits (a local Ray stops with it).
         workers: judge actors; None: one per CPU of the cluster.
         address: an existing cluster ("auto" on one of its nodes, or "HEAD:6379"); None starts a local Ray.
         batch_size: pairs per forward pass in each actor.
-        load_options: keyword arguments of load_judge besides the spec (e.g. scheme=...).
 
     Raises:
         ReljudgeError: Ray is not installed, or the cluster cannot be reached.
@@ -74,9 +73,19 @@ def ray_engine(judge: Judge, *, store: Store | None, stack: contextlib.ExitStack
     size = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
 
     def make(run_id: str | None) -> Engine:
-        return _RayRun(judge, store, run_id, size, batch_size, load_options or {}).run
+        return _RayRun(judge, store, run_id, size, batch_size).run
 
     return make
+
+
+def runtime_options(judge: Judge) -> dict[str, Any]:
+    """The options the judge was loaded with that its identity leaves out (concurrency, rate limits, threads ...),
+    as keyword arguments of rebuild_judge; not those a command sets itself (flag=False: a progress bar)."""
+    options = getattr(judge, "options", None)
+    if options is None:
+        return {}
+    return {name: value for name, value in options.model_dump().items()
+            if options.is_runtime(name) and options.is_flag(name)}
 
 
 class _RayRun:
@@ -87,8 +96,7 @@ class _RayRun:
     reaches the block size target (128 MiB), which a queue fed chunk by chunk would never reach.
     """
 
-    def __init__(self, judge: Judge, store: Store | None, run_id: str | None, workers: int, batch_size: int,
-                 load_options: dict[str, Any]):
+    def __init__(self, judge: Judge, store: Store | None, run_id: str | None, workers: int, batch_size: int):
         import ray.data
         from ray.util.queue import Queue
 
@@ -103,8 +111,8 @@ class _RayRun:
         try:
             self.dataset = ray.data.read_datasource(_queue_source(self.inbox), override_num_blocks=1, num_cpus=0)
             self.dataset = self.dataset.map_batches(
-                _JudgeActor, fn_constructor_kwargs={"spec": judge.spec, "options": load_options,
-                                                    "batch_size": batch_size},
+                _JudgeActor, fn_constructor_kwargs={"identity": judge.identity.to_dict(),
+                                                    "runtime": runtime_options(judge), "batch_size": batch_size},
                 batch_size=1, batch_format="pyarrow", compute=ray.data.ActorPoolStrategy(size=workers), num_cpus=1,
             )
         finally:
@@ -159,10 +167,10 @@ class _RayRun:
 
 
 class _JudgeActor:
-    """A Ray Data actor: loads the judge once, then judges one whole chunk per row of its batches."""
+    """A Ray Data actor: rebuilds the judge once, then judges one whole chunk per row of its batches."""
 
-    def __init__(self, spec: str, options: dict[str, Any], batch_size: int):
-        self.judge = load_judge(spec, **options)
+    def __init__(self, identity: dict[str, Any], runtime: dict[str, Any], batch_size: int):
+        self.judge = rebuild_judge(JudgeIdentity.from_dict(identity), **runtime)
         self.batch_size = batch_size
 
     def __call__(self, batch: Any) -> Any:

@@ -25,8 +25,8 @@ class Progress:
     def __enter__(self) -> Progress:
         if not self.enabled:
             return self
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress as Bar, TaskProgressColumn, TextColumn
-        from rich.progress import TimeRemainingColumn
+        from rich.progress import BarColumn, MofNCompleteColumn, TaskProgressColumn, TextColumn, TimeRemainingColumn
+        from rich.progress import Progress as Bar
 
         amount = ([MofNCompleteColumn()] if self.unit == "pairs"
                   else [TaskProgressColumn(), TextColumn("{task.fields[pairs]:,} pairs")])
@@ -40,7 +40,8 @@ class Progress:
         """Add `units` of work done, of which `pairs` pairs judged or read (default: `units`)."""
         if self._bar is not None:
             task = self._bar.tasks[0]
-            self._bar.update(self._task, advance=units, pairs=task.fields["pairs"] + (units if pairs is None else pairs))
+            done = task.fields["pairs"] + (units if pairs is None else pairs)
+            self._bar.update(self._task, advance=units, pairs=done)
 
     def to(self, position: int, pairs: int) -> None:
         """Set the work done to `position` units, `pairs` more pairs done."""

@@ -11,7 +11,9 @@ A shard is done once the manifest lists it, and a commit writes the shard before
 two leaves a shard the manifest does not list, which the next run writes again under the same name. So the shards
 the manifest lists hold every pair exactly once, however often the run was killed. Anything that changes what
 the shards would hold (the input file, the reading options, the judge spec, the chunk size) is part of the
-manifest's identity, and a run with another identity refuses the directory unless told to start over.
+manifest's identity, and a run with another identity refuses the directory unless told to start over. The manifest
+also records the judge's whole identity (its options and what it resolved from them), so shards written without a
+store still say which server, template or model made them.
 """
 
 from __future__ import annotations
@@ -81,12 +83,14 @@ class ShardDir:
         root: the directory (created if absent).
         identity: what this run writes.
         overwrite: start over when the directory holds another run's shards (only reljudge's own files are removed).
+        judge_identity: the judge's recorded identity (`JudgeIdentity.to_dict()`), kept in the manifest.
 
     Raises:
         ReljudgeError: the directory holds other files, or another run's shards and `overwrite` is False.
     """
 
-    def __init__(self, root: str | Path, identity: Identity, *, overwrite: bool = False):
+    def __init__(self, root: str | Path, identity: Identity, *, overwrite: bool = False,
+                 judge_identity: dict[str, Any] | None = None):
         self.root = Path(root)
         self.identity = identity
         self.root.mkdir(parents=True, exist_ok=True)
@@ -103,6 +107,8 @@ class ShardDir:
         self.manifest = old or {"format": FORMAT, **identity.as_dict(), "status": "running", "shards": [],
                                 "rejected": {"file": REJECTED, "rows": 0, "bytes": 0, "chunks": 0},
                                 "created": _now()}
+        if judge_identity is not None:
+            self.manifest["judge_identity"] = judge_identity
         if old is None:
             self._save()  # from now on the directory is recognisably this job's, whatever kills the run
         self._done = {s["chunk"]: s["rows"] for s in self.manifest["shards"] if self._intact(s)}

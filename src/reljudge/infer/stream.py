@@ -111,26 +111,59 @@ def judge_to_shards(path: str | Path, judge: Judge, out: str | Path, *, options:
     scheme: LabelScheme = options["scheme"]
     read_options = _identity_options(options) | ({"sort_by_query": True} if sort_by_query else {})
     shards = ShardDir(out, Identity(fingerprint(path), read_options, judge.spec, scheme.name, chunk_size),
-                      overwrite=overwrite)
+                      overwrite=overwrite, judge_identity=judge.identity.to_dict())
     resumed = shards.shards
     if shards.complete:
         return _result(shards, resumed, 0, 0, 0, time.perf_counter() - started)
-    if sort_by_query:
-        from reljudge.io.sort import ROW_COLUMN, sort_by_query as sort
-
-        copy = shards.root / SORTED
-        if not copy.exists():
-            sort(path, copy, options=options)
-        stream = PairStream(copy, rows=chunk_size, row_column=ROW_COLUMN, **options)
-    else:
-        stream = PairStream(path, rows=chunk_size, **options)
-    run_id = store.start_run(judge.spec, str(path)) if store else None
+    stream = _open_stream(path, shards, options, chunk_size, sort_by_query)
+    run_id = store.start_run(judge.identity, str(path)) if store else None
     engine_run = engine(run_id) if engine else local_engine(judge, store=store, run_id=run_id, batch_size=batch_size,
                                                             retry_unscored=retry_unscored)
+    counts = _Counts()
+    try:
+        _judge_stream(stream, shards, engine_run, counts, by_query=judge.uses_query_group, store=store,
+                      source=str(path), scheme=scheme, progress=progress)
+    except BaseException:
+        if store:
+            store.finish_run(run_id, n_pairs=shards.pairs, n_cached=counts.n_cached, status="failed")
+        raise
+    seconds = time.perf_counter() - started
+    shards.finish({"n_cached": counts.n_cached, "n_judged": counts.n_judged, "seconds": round(seconds, 3)})
+    if store:
+        store.finish_run(run_id, n_pairs=shards.pairs, n_cached=counts.n_cached)
+    return _result(shards, resumed, counts.written, counts.n_cached, counts.n_judged, seconds)
+
+
+@dataclass
+class _Counts:
+    """Pairs served by the store and judged, and shards written, by this run so far."""
+
+    n_cached: int = 0
+    n_judged: int = 0
+    written: int = 0
+
+
+def _open_stream(path: str | Path, shards: ShardDir, options: dict[str, Any], chunk_size: int,
+                 sort_by_query: bool) -> PairStream:
+    """The input in chunks; sorted by query first (into the output directory, kept until the job is done) if asked."""
+    if not sort_by_query:
+        return PairStream(path, rows=chunk_size, **options)
+    from reljudge.io.sort import ROW_COLUMN
+    from reljudge.io.sort import sort_by_query as sort
+
+    copy = shards.root / SORTED
+    if not copy.exists():
+        sort(path, copy, options=options)
+    return PairStream(copy, rows=chunk_size, row_column=ROW_COLUMN, **options)
+
+
+def _judge_stream(stream: PairStream, shards: ShardDir, engine_run: Engine, counts: _Counts, *, by_query: bool,
+                  store: Store | None, source: str, scheme: LabelScheme, progress: bool) -> None:
+    """Cut the stream into work chunks, hand the ones not done to the engine, and write each judged chunk's shard
+    (adding to `counts` as it goes, so a run that fails midway still knows what it did)."""
     mapping = stream.reader.mapping
-    chunks = work_chunks(iter(stream), by_query=judge.uses_query_group, source=str(path),
+    chunks = work_chunks(iter(stream), by_query=by_query, source=source,
                          field_name=mapping.get("query_id", mapping["query"]))
-    n_cached = n_judged = written = 0
     with Progress(progress, stream.table.total, stream.table.unit) as bar:
 
         def todo() -> Iterator[Chunk]:
@@ -140,18 +173,14 @@ def judge_to_shards(path: str | Path, judge: Judge, out: str | Path, *, options:
                     bar.to(stream.table.position, 0)
                     continue
                 if store:
-                    record_pairs(store, chunk.pairs, source=str(path), scheme=scheme.name)
+                    record_pairs(store, chunk.pairs, source=source, scheme=scheme.name)
                 yield chunk
 
         for chunk, run in engine_run(todo()):
             shards.write(chunk.index, to_frame(chunk.pairs, run.judgments, scheme))
-            n_cached, n_judged, written = n_cached + run.n_cached, n_judged + run.n_judged, written + 1
+            counts.n_cached, counts.n_judged = counts.n_cached + run.n_cached, counts.n_judged + run.n_judged
+            counts.written += 1
             bar.to(stream.table.position, len(chunk.pairs))
-    seconds = time.perf_counter() - started
-    shards.finish({"n_cached": n_cached, "n_judged": n_judged, "seconds": round(seconds, 3)})
-    if store:
-        store.finish_run(run_id, n_pairs=shards.pairs, n_cached=n_cached)
-    return _result(shards, resumed, written, n_cached, n_judged, seconds)
 
 
 def record_pairs(store: Store, pairs: list[Pair], *, source: str, scheme: str) -> None:

@@ -15,8 +15,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from reljudge.errors import InputError
-from reljudge.io.tables import (arrow_to_frame, check_file, iter_jsonl, read_parquet, read_table, records_to_frame,
-                                table_format)
+from reljudge.io.tables import (
+    arrow_to_frame,
+    check_file,
+    iter_jsonl,
+    read_parquet,
+    read_table,
+    records_to_frame,
+    table_format,
+)
 
 #: The official products file, looked for beside the examples file when no products file is given.
 PRODUCTS_FILE = "shopping_queries_dataset_products.parquet"

@@ -19,7 +19,7 @@ from reljudge.io.layouts import FIELD_ALIASES, REQUIRED, check_scheme, detect_la
 from reljudge.io.rejected import Rejected
 from reljudge.io.tables import read_table
 from reljudge.io.validate import RowErrors, blank, parse_labels
-from reljudge.labels import LabelScheme, MeanRule
+from reljudge.labels import LabelScheme, MeanRule, get_scheme
 from reljudge.records import Pair, Product, pair_hash, query_key
 
 #: Product attribute -> canonical field it is read from, in Product's field order (Products are built positionally).
@@ -43,9 +43,9 @@ class PairsRead:
     rows: list[int] = field(default_factory=list)
 
 
-def read_pairs(path: str | Path, *, scheme: LabelScheme, layout: str = "auto", columns: dict[str, str] | None = None,
-               products: str | Path | None = None, split: str | None = None, small_version: bool = False,
-               mean_rule: MeanRule = MeanRule(), require_labels: bool = False,
+def read_pairs(path: str | Path, *, scheme: LabelScheme | str, layout: str = "auto",
+               columns: dict[str, str] | None = None, products: str | Path | None = None, split: str | None = None,
+               small_version: bool = False, mean_rule: MeanRule = MeanRule(), require_labels: bool = False,
                skip_invalid: bool = False) -> PairsRead:
     """Read query-product pairs from a csv, tsv, JSONL or Parquet file and validate every row.
 
@@ -55,7 +55,7 @@ def read_pairs(path: str | Path, *, scheme: LabelScheme, layout: str = "auto", c
 
     Args:
         path: the pairs file (.csv, .tsv, .jsonl, .ndjson, .parquet).
-        scheme: the label scheme labels must belong to.
+        scheme: the label scheme labels must belong to (a LabelScheme, or its spec: "esci", "graded:1-3" ...).
         layout: "table" (ESCI column names), "esci-official" (examples + products files), "homedepot" (Kaggle
             2016) or "auto" to recognise the layout from the columns.
         columns: canonical field -> source column, e.g. {"query": "search_term", "title": "product_title"}.
@@ -73,7 +73,7 @@ def read_pairs(path: str | Path, *, scheme: LabelScheme, layout: str = "auto", c
         InputError: naming the file, and the row and field when one row is at fault.
     """
     frame = read_table(path)
-    reader = PairReader.open(path, list(frame.columns), scheme=scheme, layout=layout, columns=columns,
+    reader = PairReader.open(path, list(frame.columns), scheme=get_scheme(scheme), layout=layout, columns=columns,
                              products=products, split=split, small_version=small_version, mean_rule=mean_rule,
                              require_labels=require_labels, skip_invalid=skip_invalid)
     read = reader.convert(frame)

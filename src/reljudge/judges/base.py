@@ -11,13 +11,14 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol, runtime_checkable
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from reljudge.judges.options import JudgeOptions
 from reljudge.labels import LabelScheme
 from reljudge.records import Judgment, Pair
+
+if TYPE_CHECKING:  # numpy is imported where a judge runs: the CLI reads the registry without it
+    import numpy as np
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,8 @@ class JudgeBase:
 
     def judge_pairs(self, pairs: Sequence[Pair], batch_size: int = 64) -> list[Judgment]:
         """Judgments from `predict_proba`: the argmax label, or unscored where a row is NaN."""
+        import numpy as np
+
         proba = self.predict_proba(pairs, batch_size=batch_size)
         labels = self.scheme.labels
         out = []

@@ -7,9 +7,10 @@ Only pydantic is imported here: the CLI reads the option models without importin
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 def option(default: Any = None, help: str = "", **constraints: Any) -> Any:
@@ -37,6 +38,15 @@ class JudgeOptions(BaseModel):
     def is_flag(cls, name: str) -> bool:
         extra = cls.model_fields[name].json_schema_extra
         return not isinstance(extra, dict) or extra.get("flag", True) is not False
+
+    @model_validator(mode="after")
+    def _absolute_paths(self) -> "JudgeOptions":
+        # A file is held by its absolute path, so a recorded identity rebuilds the judge from any working directory.
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, Path) and not value.is_absolute():
+                object.__setattr__(self, name, value.absolute())
+        return self
 
     def recorded(self) -> dict[str, Any]:
         """The options that change labels, as JSON values: what a judge's identity records to rebuild it."""

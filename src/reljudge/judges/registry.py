@@ -145,12 +145,19 @@ def rebuild_judge(identity: JudgeIdentity, **runtime: Any) -> Judge:
     Raises:
         JudgeError: the pinned model, or anything the identity's details record, differs now.
     """
-    judge = load_judge(identity.spec, get_scheme(identity.scheme, identity.level), **identity.options, **runtime)
+    # Built unpinned and compared detail by detail first: a changed template or server then says what changed,
+    # where the pin (which covers the details) could only say that something did.
+    pin = _PIN.search(identity.spec)
+    unpinned = identity.spec[: pin.start()] if pin else identity.spec
+    judge = load_judge(unpinned, get_scheme(identity.scheme, identity.level), **identity.options, **runtime)
     now = judge.identity.details
     changed = sorted(key for key in set(now) | set(identity.details) if now.get(key) != identity.details.get(key))
     if changed:
         what = "; ".join(f"{key}: {identity.details.get(key)!r} recorded, {now.get(key)!r} now" for key in changed)
         raise JudgeError(f"judge {identity.spec} cannot be rebuilt as recorded ({what})")
+    if pin and not judge.spec.endswith(pin.group(0)):
+        raise JudgeError(f"judge {identity.spec} cannot be rebuilt as recorded: its model has changed since "
+                         f"(it now loads {judge.spec})")
     return judge
 
 

@@ -18,8 +18,11 @@ from reljudge.metrics.classification import (
     confusion,
     macro_f1,
     macro_f1_from_confusion,
+    optimistic_error_share,
+    optimistic_error_share_from_confusion,
     per_class,
 )
+from reljudge.metrics.within_query import expected_gain, kendall_tau_b, per_query_auc, per_query_tau, rank_auc
 
 __all__ = [
     "accuracy",
@@ -32,9 +35,16 @@ __all__ = [
     "cohen_kappa",
     "confusion",
     "ece",
+    "expected_gain",
+    "kendall_tau_b",
     "krippendorff_alpha",
     "macro_f1",
     "macro_f1_from_confusion",
+    "optimistic_error_share",
+    "optimistic_error_share_from_confusion",
     "per_class",
+    "per_query_auc",
+    "per_query_tau",
     "percent_agreement",
+    "rank_auc",
 ]

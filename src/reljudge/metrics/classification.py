@@ -1,4 +1,5 @@
-"""Classification figures of a judge against human labels: accuracy, macro-F1, per-class P/R/F1, confusion.
+"""Classification figures of a judge against human labels: accuracy, macro-F1, per-class P/R/F1, confusion, and
+the optimistic-error share of an ordered scheme.
 
 All take aligned lists of canonical labels with no missing values (leave unscored pairs out first) and the
 scheme's label order; classes with no support and no prediction score zero rather than warn (zero_division=0).
@@ -74,4 +75,29 @@ def macro_f1_from_confusion(confusion: np.ndarray) -> np.ndarray | float:
     f1 = np.divide(2 * np.diagonal(c, axis1=-2, axis2=-1), denominator, out=np.zeros_like(denominator), where=present)
     with np.errstate(divide="ignore", invalid="ignore"):
         result = f1.sum(axis=-1) / present.sum(axis=-1)
+    return float(result) if result.ndim == 0 else result
+
+
+def optimistic_error_share(y_true: Sequence, y_pred: Sequence, labels: Sequence[str],
+                           gains: Sequence[float]) -> float:
+    """Of the pairs where judge and human disagree, the share the judge rated above the human.
+
+    OES = #{i : g(pred_i) > g(true_i)} / #{i : pred_i != true_i}, ranking labels by the scheme's gains (ESCI's
+    E > S > C > I, higher grades above lower). 0.5 means the judge errs both ways alike; near 1 it inflates
+    relevance, which flatters whatever ranking it is asked to grade. NaN when there is no disagreement.
+    """
+    return optimistic_error_share_from_confusion(np.asarray(confusion(y_true, y_pred, labels)), gains)
+
+
+def optimistic_error_share_from_confusion(confusion: np.ndarray, gains: Sequence[float]) -> np.ndarray | float:
+    """`optimistic_error_share` from confusion matrices (rows human, columns judge), batched over leading axes.
+
+    sum over cells with g_judge > g_human of C / sum over off-diagonal cells of C; NaN where that sum is 0.
+    """
+    c = np.asarray(confusion, dtype=float)
+    g = np.asarray(gains, dtype=float)
+    above = (g[None, :] > g[:, None]).astype(float)
+    errors = c.sum(axis=(-2, -1)) - np.trace(c, axis1=-2, axis2=-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        result = np.where(errors > 0, (c * above).sum(axis=(-2, -1)) / np.where(errors > 0, errors, 1), np.nan)
     return float(result) if result.ndim == 0 else result

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from reljudge.errors import InputError, JudgeError
+from reljudge.errors import InputError
 from reljudge.labels import LabelScheme
 from reljudge.records import Pair, query_key
 
@@ -53,8 +53,9 @@ def agreement_figures(scheme: LabelScheme, truth: Sequence[str], predicted: Sequ
     """Agreement of predicted with human labels.
 
     Returns:
-        alpha (Krippendorff's, at the scheme's level, over the scheme's labels; None when undefined), accuracy, macro_f1 (over the
-        labels that occur in either list), recall and predicted_distribution (per label), and n_pairs.
+        alpha (Krippendorff's, at the scheme's level, over the scheme's labels; None when undefined), accuracy,
+        macro_f1 (over the labels that occur in either list), recall and predicted_distribution (per label), and
+        n_pairs.
     """
     from reljudge.metrics import accuracy, alpha, macro_f1, per_class
 
@@ -116,14 +117,6 @@ def training_digest(pairs: Sequence[Pair]) -> str:
     """sha256 of the sorted (query id, pair hash, label) lines: the same training data in any order, same digest."""
     lines = sorted(f"{p.query_id}\t{p.pair_hash}\t{p.label}" for p in pairs)
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()
-
-
-def with_defaults(defaults: dict[str, Any], given: dict[str, Any], trainer: str) -> dict[str, Any]:
-    """A trainer's hyperparameters: its defaults updated with those given, any unknown name refused."""
-    unknown = set(given) - set(defaults)
-    if unknown:
-        raise JudgeError(f"unknown {trainer} hyperparameters {sorted(unknown)} (known: {', '.join(defaults)})")
-    return {**defaults, **given}
 
 
 def label_indices(pairs: Sequence[Pair], scheme: LabelScheme, what: str) -> np.ndarray:

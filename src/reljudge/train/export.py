@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 
 from reljudge.errors import JudgeError
-from reljudge.judges.encoder.judge import CONFIG_FILE, ONNX_FILE, EncoderJudge
 from reljudge.judges.encoder.inputs import TOKENIZER_FILE
+from reljudge.judges.encoder.judge import CONFIG_FILE, ONNX_FILE, EncoderJudge
 from reljudge.judges.features.token_vectors import VECTORS_FILE
 from reljudge.records import Pair
 
@@ -46,7 +46,8 @@ def export_onnx(
     check_pairs: Sequence[Pair] = (),
     min_agreement: float = 0.99,
 ) -> dict[str, Any]:
-    """Write OUTPUT_DIR with model.onnx, tokenizer.json, token_vectors.npy and reljudge.json: a judge that needs no torch.
+    """Write OUTPUT_DIR with model.onnx, tokenizer.json, token_vectors.npy and reljudge.json: a judge that needs no
+    torch.
 
     Args:
         model_dir: a trained cross-encoder directory (torch backend).

@@ -14,32 +14,32 @@ Each choice was made by grouped 5-fold cross-validation on the ESCI train split 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from reljudge.errors import JudgeError
-from reljudge.judges.lexical import FORMAT, LexicalJudge
 from reljudge.judges.features.lexical import FEATURE_NAMES, pair_features
+from reljudge.judges.lexical import FORMAT, LexicalJudge
 from reljudge.labels import LabelScheme, get_scheme
 from reljudge.records import Pair
-from reljudge.train.common import agreement_figures, data_summary, fit_linear, label_indices, with_defaults
-
-DEFAULTS: dict[str, Any] = {"C": 0.01, "max_iter": 1000}
+from reljudge.train.common import agreement_figures, data_summary, fit_linear, label_indices
+from reljudge.train.configs import LexicalConfig, make_config
 
 
 def fit_lexical(
-    train_pairs: Sequence[Pair], scheme: str | LabelScheme, *, seed: int = 0, **hyperparameters: Any
+    train_pairs: Sequence[Pair], scheme: str | LabelScheme, config: LexicalConfig | Mapping[str, Any] | None = None,
+    **overrides: Any,
 ) -> LexicalJudge:
     """Fit a lexical judge on labelled pairs (train pairs only: tune on a separate valid split).
 
     Args:
         train_pairs: labelled pairs; whole query groups, since features are relative to the group.
         scheme: the label scheme of the labels (esci, graded:1-3, binary ...).
-        seed: recorded in the model and passed to the solver.
-        **hyperparameters: `C` (inverse L2 strength, default 0.01) and `max_iter` (default 1000).
+        config: a `LexicalConfig` (or a mapping of its fields); None: its defaults.
+        **overrides: fields of `LexicalConfig` that replace the config's (seed, C, max_iter).
 
     Returns:
         An unsaved judge; `save(dir)` writes it.
@@ -51,13 +51,14 @@ def fit_lexical(
     from sklearn import __version__ as sklearn_version
 
     scheme = get_scheme(scheme)
-    params = with_defaults(DEFAULTS, hyperparameters, "lexical")
+    config = make_config("lexical", config, overrides)
     y = label_indices(train_pairs, scheme, "training data")
     present = np.unique(y)
     if len(present) < 2:
         raise JudgeError(f"the lexical judge needs at least two distinct labels to learn from, got {len(present)}")
 
-    linear = fit_linear(pair_features(train_pairs), y, scheme.k, C=params["C"], max_iter=params["max_iter"], seed=seed)
+    linear = fit_linear(pair_features(train_pairs), y, scheme.k, C=config.C, max_iter=config.max_iter,
+                        seed=config.seed)
 
     model = {
         "format": FORMAT,
@@ -71,8 +72,8 @@ def fit_lexical(
         "offsets": linear["offsets"],
         "training": {
             **data_summary(train_pairs, scheme),
-            "seed": seed,
-            "hyperparameters": params,
+            "seed": config.seed,
+            "hyperparameters": config.model_dump(mode="json"),
             "sklearn": sklearn_version,
         },
     }
@@ -83,11 +84,13 @@ def train_lexical(
     pairs: Sequence[Pair],
     scheme: str | LabelScheme,
     output_dir: str | Path,
+    config: LexicalConfig | Mapping[str, Any] | None = None,
     *,
     valid_pairs: Sequence[Pair] | None = None,
-    seed: int = 0,
+    **overrides: Any,
 ) -> dict[str, Any]:
-    """Fit on `pairs`, score `valid_pairs` when given, and write OUTPUT_DIR/model.json.
+    """Fit on `pairs` with `config` updated by `overrides` (see `fit_lexical`), score `valid_pairs` when given, and
+    write OUTPUT_DIR/model.json.
 
     The valid figures are stored in model.json, so a model carries the evidence of how good it was.
 
@@ -95,7 +98,7 @@ def train_lexical(
         {"spec", "path", "scheme", "n_pairs", "valid"} where valid is None or the `agreement_figures` of the
         valid split.
     """
-    judge = fit_lexical(pairs, scheme, seed=seed)
+    judge = fit_lexical(pairs, scheme, config, **overrides)
     figures = None
     if valid_pairs:
         figures = evaluate(judge, valid_pairs)

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from reljudge.errors import ReljudgeError
 from reljudge.labels import LabelScheme
 from reljudge.records import Pair
+from reljudge.train.configs import TrainConfig, make_config
 
 TRAINABLE = ("lexical", "majority", "cross-encoder", "causal")
-#: Judges whose trainers take a base model and hyperparameters.
-TUNABLE = ("cross-encoder", "causal")
 
 
 def split_pairs(pairs: Sequence[Pair], train_split: str, valid_split: str) -> tuple[list[Pair], list[Pair]]:
@@ -27,35 +26,44 @@ def split_pairs(pairs: Sequence[Pair], train_split: str, valid_split: str) -> tu
 
 
 def train_judge(
-    name: str, pairs: Sequence[Pair], scheme: LabelScheme, output: Path, *, train_split: str = "train",
-    valid_split: str = "valid", seed: int = 0, data_source: str = "", **options: Any,
+    name: str, pairs: Sequence[Pair], scheme: LabelScheme, output: Path,
+    config: TrainConfig | Mapping[str, Any] | None = None, *, train_split: str = "train", valid_split: str = "valid",
+    data_source: str = "", **overrides: Any,
 ) -> dict:
     """Fit judge `name` on the train pairs, save it to `output`, and return a summary with the valid figures.
 
-    `options` go to the cross-encoder's or the causal LM's trainer (base and hyperparameters: see the DEFAULTS of
-    `train.encoder` and `train.causal`); the other judges take none.
+    Args:
+        config: the family's training config (`train.configs.CONFIGS[name]`, or a mapping of its fields); None: its
+            defaults. Majority takes none.
+        **overrides: config fields that replace the config's (e.g. seed).
+
+    Returns:
+        The trainer's summary, with the resolved config under "config".
     """
+    if name not in TRAINABLE:
+        raise ReljudgeError(f"cannot train judge {name!r} (trainable: {', '.join(TRAINABLE)})")
     train, valid = split_pairs(pairs, train_split, valid_split)
-    if options and name not in TUNABLE:
-        raise ReljudgeError(f"judge {name!r} takes no training options (got {', '.join(sorted(options))})")
-    if name == "cross-encoder":
-        from reljudge.train.encoder import train_cross_encoder
-
-        return train_cross_encoder(train, scheme, output, valid_pairs=valid or None, seed=seed,
-                                   data_source=data_source, **options)
-    if name == "causal":
-        from reljudge.train.causal import train_causal
-
-        return train_causal(train, scheme, output, valid_pairs=valid or None, seed=seed, data_source=data_source,
-                            **options)
-    if name == "lexical":
-        from reljudge.train.lexical import train_lexical
-
-        return train_lexical(train, scheme, output, valid_pairs=valid or None, seed=seed)
     if name == "majority":
+        given = sorted({**(dict(config) if config else {}), **overrides})
+        if given:
+            raise ReljudgeError(f"judge 'majority' takes no training settings (got {', '.join(given)})")
         from reljudge.judges.majority import fit_majority
 
         judge = fit_majority(train, scheme)
         path = judge.save(output)
         return {"judge": "majority", "model": str(path), "n_train": len(train), "counts": judge.counts}
-    raise ReljudgeError(f"cannot train judge {name!r} (trainable: {', '.join(TRAINABLE)})")
+    resolved = make_config(name, config, overrides)
+    if name == "cross-encoder":
+        from reljudge.train.encoder import train_cross_encoder
+
+        summary = train_cross_encoder(train, scheme, output, resolved, valid_pairs=valid or None,
+                                      data_source=data_source)
+    elif name == "causal":
+        from reljudge.train.causal import train_causal
+
+        summary = train_causal(train, scheme, output, resolved, valid_pairs=valid or None, data_source=data_source)
+    else:
+        from reljudge.train.lexical import train_lexical
+
+        summary = train_lexical(train, scheme, output, resolved, valid_pairs=valid or None)
+    return {**summary, "config": resolved.model_dump(mode="json")}

@@ -23,11 +23,16 @@ import numpy as np
 from reljudge.errors import JudgeError
 from reljudge.judges.base import JudgeBase
 from reljudge.judges.causal.model import choose_precision, device, load_causal_lm, resolve_base
-from reljudge.judges.causal.prompt import CausalPrompt
 from reljudge.judges.causal.options import CausalOptions
+from reljudge.judges.causal.prompt import CausalPrompt
 from reljudge.judges.causal.scoring import label_log_proba
 from reljudge.judges.model_dir import (
-    CONFIG_FILE, files_digest, model_scheme, pinned_spec, read_model_config, shipped_directory,
+    CONFIG_FILE,
+    files_digest,
+    model_scheme,
+    pinned_spec,
+    read_model_config,
+    shipped_directory,
 )
 from reljudge.judges.registry import register
 from reljudge.labels import LabelScheme, get_scheme

@@ -9,7 +9,6 @@ directory in the user's cache (keyed by the GGUF's hash) and every later load re
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import importlib.util
 import logging
 import os
@@ -21,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from reljudge.judges.model_dir import file_sha256
 from reljudge.errors import JudgeError
+from reljudge.judges.model_dir import file_sha256
 
 logger = logging.getLogger(__name__)
 

@@ -42,7 +42,8 @@ class PairEncoder:
         from tokenizers import Tokenizer
 
         if max_length <= query_tokens + SPECIAL_TOKENS:
-            raise ValueError(f"max_length {max_length} leaves no room for the product after {query_tokens} query tokens")
+            raise ValueError(f"max_length {max_length} leaves no room for the product after {query_tokens} query "
+                             "tokens")
         self.tokenizer = Tokenizer.from_file(str(tokenizer_path))
         # The file may carry the training-time padding and truncation; padding is done per batch here and the
         # budget is kept by cutting fields, so both are switched off (truncation stays as a last guard below).
@@ -57,7 +58,8 @@ class PairEncoder:
 
     def texts(self, pairs: Sequence[Pair]) -> list[tuple[str, str]]:
         """(query, product text) per pair, each cut to its share of the budget (what the model reads)."""
-        queries = [text for text, _ in fit_text([p.query for p in pairs], [self.query_tokens] * len(pairs), self._spans)]
+        budgets = [self.query_tokens] * len(pairs)
+        queries = [text for text, _ in fit_text([p.query for p in pairs], budgets, self._spans)]
         query_lengths = [len(s) for s in self._spans(queries)]
         # Products get what each query left, so a short query buys more product text.
         by_budget: dict[int, list[int]] = {}

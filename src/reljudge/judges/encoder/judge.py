@@ -28,12 +28,17 @@ import numpy as np
 
 from reljudge.errors import JudgeError
 from reljudge.judges.base import JudgeBase
-from reljudge.judges.encoder.options import EncoderOptions
 from reljudge.judges.encoder.inputs import TOKENIZER_FILE, Batch, PairEncoder
+from reljudge.judges.encoder.options import EncoderOptions
 from reljudge.judges.features.lexical import FEATURE_NAMES, pair_features
 from reljudge.judges.features.token_vectors import SEMANTIC_NAMES, VECTORS_FILE, SemanticFeatures
 from reljudge.judges.model_dir import (
-    CONFIG_FILE, files_digest, model_scheme, pinned_spec, read_model_config, shipped_directory,
+    CONFIG_FILE,
+    files_digest,
+    model_scheme,
+    pinned_spec,
+    read_model_config,
+    shipped_directory,
 )
 from reljudge.judges.registry import register
 from reljudge.labels import LabelScheme
@@ -243,6 +248,7 @@ def cross_encoder_judge(argument: str | None, scheme: LabelScheme | None, option
     if argument is None:
         directory = shipped_directory(SHIPPED)
         if not (directory / CONFIG_FILE).exists():
-            raise JudgeError(f"the shipped cross-encoder is missing from {directory}; reinstall reljudge, or {_MAKE_ONE}")
+            raise JudgeError(f"the shipped cross-encoder is missing from {directory}; reinstall reljudge, or "
+                             f"{_MAKE_ONE}")
         return EncoderJudge(directory, scheme=scheme, threads=options.threads)
     return EncoderJudge(argument, location=argument, scheme=scheme, threads=options.threads)

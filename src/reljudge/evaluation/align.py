@@ -1,4 +1,7 @@
-"""Line up a judge's labels with the human labels of the same pairs, ready for `evaluate_frame`."""
+"""Line up a judge's labels with the human labels of the same pairs, ready for `evaluate_frame`.
+
+Here rather than in a top-level `reljudge.compare` module: that name is the `compare` verb of the public API.
+"""
 
 from __future__ import annotations
 
@@ -31,10 +34,10 @@ def comparison_frame(
     if not rows:
         raise ReljudgeError("no human labels to compare with: the labels file has no label column or no labelled rows")
     truth = pd.DataFrame(rows)
-    key = "pair_id" if "pair_id" in judged.columns and judged["pair_id"].astype(str).isin(truth["pair_id"]).any() else "pair_hash"
+    by_id = "pair_id" in judged.columns and judged["pair_id"].astype(str).isin(truth["pair_id"]).any()
+    key = "pair_id" if by_id or "pair_hash" not in judged.columns else "pair_hash"
     keep = [key, "label", *[f"p_{label}" for label in scheme.labels if f"p_{label}" in judged.columns]]
     merged = truth.merge(judged[keep].drop_duplicates(key).astype({key: str}), on=key, how="left")
-    missing = int(merged["label"].isna().sum())
-    if missing == len(merged):
+    if merged["label"].isna().all():
         raise ReljudgeError(f"no judged pair matches a labelled pair (joined on {key})")
     return merged

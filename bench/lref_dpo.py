@@ -1,0 +1,116 @@
+"""LREF's DPO stage on ESCI, measured: the shipped causal judge before and after DPO against its own errors.
+
+    python bench/lref_dpo.py [--runs DIR] [--dpo-pairs 400] [--learning-rates 5e-5,2e-4] [--data ...]
+
+Each learning rate is one DPO run on preference pairs from the shipped adapter's errors on the train split (the
+human label's answer chosen over the judge's own), trained into RUNS/dpo-lrX once (resumable: run the same command
+again after a kill) and timed. Then the valid split (never trained on) is judged by each adapter loaded as
+`causal:DIR`, as a user loads it, at the default precision; its probabilities are kept in RUNS, so printing again
+is cheap. Figures: alpha, accuracy, macro-F1, the optimistic-error share (of the errors, those ranked above the
+human label, E > S > C > I) and per-class recall, as the judge answers (with its prior offsets, fitted again on the
+valid inputs after DPO) and raw (the model's own argmax, no offsets).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+
+from reljudge.io import read_pairs
+from reljudge.judges.model_dir import shipped_directory
+from reljudge.judges.registry import load_judge
+from reljudge.labels import get_scheme
+from reljudge.metrics import alpha
+from reljudge.metrics.classification import accuracy, macro_f1, optimistic_error_share, per_class
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "esci" / "esci_us_dev.csv"
+SCHEME = get_scheme("esci")
+
+
+def train_run(directory: Path, train, valid, dpo_pairs: int, learning_rate: float) -> dict:
+    """DPO from the shipped adapter into `directory` unless it is there; the seconds it took, kept beside it."""
+    from reljudge.train.dpo import train_dpo
+
+    timing = directory / "bench_seconds.json"
+    if not (directory / "reljudge.json").exists():
+        started = time.perf_counter()
+        train_dpo(train, SCHEME, shipped_directory("causal-esci"), directory, valid_pairs=valid, dpo_pairs=dpo_pairs,
+                  dpo_learning_rate=learning_rate)
+        timing.write_text(json.dumps({"train_seconds": time.perf_counter() - started}))
+    return json.loads(timing.read_text()) if timing.exists() else {}
+
+
+def valid_proba(spec: str, cache: Path, valid) -> tuple[np.ndarray, np.ndarray, float]:
+    """(probabilities, offsets, seconds) of the judge on the valid pairs, from `cache` when it holds this spec's."""
+    meta = cache.with_suffix(".json")
+    judge = load_judge(spec)
+    if meta.exists() and json.loads(meta.read_text())["spec"] == judge.spec:
+        saved = json.loads(meta.read_text())
+        return np.load(cache), np.asarray(saved["offsets"]), saved["seconds"]
+    started = time.perf_counter()
+    proba = judge.predict_proba(valid, batch_size=32)
+    seconds = time.perf_counter() - started
+    np.save(cache, proba)
+    meta.write_text(json.dumps({"spec": judge.spec, "offsets": judge.offsets.tolist(), "seconds": seconds}))
+    return proba, judge.offsets, seconds
+
+
+def figures(truth: list[str], logits: np.ndarray) -> str:
+    predicted = [SCHEME.labels[i] for i in logits.argmax(axis=1)]
+    recall = per_class(truth, predicted, SCHEME.labels)
+    shares = "/".join(f"{predicted.count(label) / len(predicted):.2f}" for label in SCHEME.labels)
+    return (f"{alpha(truth, predicted, SCHEME):.3f} | {accuracy(truth, predicted):.3f} | "
+            f"{macro_f1(truth, predicted, SCHEME.labels):.3f} | "
+            f"**{optimistic_error_share(truth, predicted, SCHEME.labels, SCHEME.gains):.3f}** | "
+            + " / ".join(f"{recall[label]['recall']:.2f}" for label in SCHEME.labels) + f" | {shares}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--runs", type=Path, default=Path("lref-dpo-runs"))
+    parser.add_argument("--dpo-pairs", type=int, default=400)
+    parser.add_argument("--learning-rates", default="5e-5", help="comma-separated dpo_learning_rate values")
+    args = parser.parse_args()
+    pairs = read_pairs(args.data, scheme=SCHEME, require_labels=True).pairs
+    train = [p for p in pairs if p.segments.get("split") == "train"]
+    valid = [p for p in pairs if p.segments.get("split") == "valid"]
+    truth = [p.label for p in valid]
+    args.runs.mkdir(parents=True, exist_ok=True)
+    runs = {"causal (shipped SFT adapter)": ("causal", {})}
+    for rate in [float(r) for r in args.learning_rates.split(",")]:
+        directory = args.runs / f"dpo-lr{rate:g}"
+        runs[f"+ DPO, {args.dpo_pairs} pairs, lr {rate:g}"] = (f"causal:{directory}",
+                                                               train_run(directory, train, valid, args.dpo_pairs, rate))
+    cpu = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
+    model = next((line.split(":", 1)[1].strip() for line in cpu.splitlines() if line.startswith("Model name")), "?")
+    print(f"# LREF DPO on ESCI: {len(train)} train / {len(valid)} valid pairs; {model}, {platform.machine()}, "
+          f"{time.strftime('%Y-%m-%d')}")
+    print("\n| judge | probabilities | alpha | accuracy | macro-F1 | optimistic-error share | recall E / S / C / I | "
+          "predicted E/S/C/I |")
+    print("|---|---|---|---|---|---|---|---|")
+    notes = []
+    for name, (spec, timing) in runs.items():
+        cache = args.runs / f"valid-{spec.replace('/', '_').replace(':', '_')}.npy"
+        proba, offsets, seconds = valid_proba(spec, cache, valid)
+        log_proba = np.log(proba)
+        print(f"| {name} | with offsets (as judged) | {figures(truth, log_proba)} |")
+        print(f"| {name} | raw (no offsets) | {figures(truth, log_proba - offsets)} |")
+        notes.append(f"{name}: valid judged in {seconds:.0f} s" + (
+            f", DPO trained in {timing['train_seconds'] / 60:.1f} min" if timing else ""))
+        if spec != "causal":
+            preferences = json.loads((Path(spec.partition(":")[2]) / "preferences.json").read_text())["summary"]
+            notes.append(f"  preference pairs: {preferences['pairs']} of {preferences['errors']} errors on "
+                         f"{preferences['scored']} train pairs scored ({preferences['optimistic_errors']} optimistic); "
+                         f"rejected answers {preferences['rejected']}")
+    print("\n" + "\n".join(notes))
+
+
+if __name__ == "__main__":
+    main()

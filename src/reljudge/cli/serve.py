@@ -1,0 +1,62 @@
+"""`reljudge serve`: the judge over HTTP, with the labelling and audit page, until Ctrl-C."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from reljudge.cli.judge_options import JudgeChoice, judge_flags
+from reljudge.cli.options import BatchSize, Scheme, StorePath, reports_errors
+from reljudge.judges import DEFAULT_JUDGE
+
+
+@reports_errors
+@judge_flags(default=DEFAULT_JUDGE, help="Judge spec, e.g. cross-encoder, lexical, cross-encoder:DIR, causal:DIR, "
+                                         "api:MODEL.")
+def serve(
+    scheme: Scheme = None,
+    store: StorePath = None,
+    host: Annotated[str, typer.Option(help="The address to listen on (0.0.0.0: every interface).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="The port to listen on.")] = 8000,
+    max_batch: Annotated[int, typer.Option(
+        "--max-batch", min=1, help="The most pairs (or rerank documents) one request may hold; more gets 413.")] = 256,
+    batch_size: BatchSize = 64,
+    *,
+    choice: JudgeChoice,
+) -> None:
+    """Serve the judge over HTTP and the labelling page, judgments written to and reused from the store.
+
+    POST /v1/judge and /v1/rerank (Cohere's shape), GET /v2/health/live and /v2/health/ready, /metrics
+    (Prometheus), /docs (OpenAPI); the labelling and audit page at /queues, for annotators added with
+    `reljudge annotators add` on queues made with `reljudge queue add`. The server holds the store while it runs
+    (DuckDB lets one process write a file): add annotators and queues before starting it.
+    """
+    import uvicorn
+
+    from reljudge.errors import ReljudgeError
+    from reljudge.judges.registry import judge_options, spec_name
+    from reljudge.service.app import create_app
+    from reljudge.service.state import ServiceConfig
+    from reljudge.store import Store
+
+    options = choice.load_options()
+    judge_options(spec_name(choice.spec), options)  # refuse a bad option now, not after the server is up
+    with Store(store):  # a store another process holds fails here, with DuckDB's word on who holds it
+        pass
+    failures: list[BaseException] = []
+    server: uvicorn.Server | None = None
+
+    def stop(exc: BaseException) -> None:
+        failures.append(exc)
+        if server is not None:
+            server.should_exit = True
+
+    config = ServiceConfig(judge=choice.spec, judge_options=options, scheme=scheme, store=store,
+                           max_batch=max_batch, batch_size=batch_size)
+    app = create_app(config, on_load_failure=stop)
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="info"))
+    typer.echo(f"labelling page: http://{host}:{port}/queues   API: http://{host}:{port}/docs", err=True)
+    server.run()
+    if failures:
+        raise ReljudgeError(f"the judge {choice.spec} could not be loaded: {failures[0]}")

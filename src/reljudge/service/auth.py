@@ -1,0 +1,92 @@
+"""Who is asking: annotators sign in with the token `reljudge annotators add` printed, and forms carry a CSRF token.
+
+- The labelling API takes the token as `Authorization: Bearer TOKEN`. A browser never adds that header by itself,
+  so those requests need no CSRF token.
+- The page keeps the token in an HttpOnly, SameSite=Strict cookie after the sign-in form, and every form post must
+  carry a CSRF token: the HMAC, under a secret of this server process, of a random nonce kept in a cookie of its own
+  (the signed double-submit cookie). Another site can neither read the nonce nor forge its HMAC.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from fastapi import Request, Response
+
+from reljudge.service import people_store
+from reljudge.service.errors import Forbidden, NotSignedIn
+from reljudge.service.state import Service
+
+SESSION_COOKIE = "reljudge_session"
+CSRF_COOKIE = "reljudge_csrf"
+CSRF_FIELD = "csrf_token"
+
+
+def bearer_token(request: Request) -> str | None:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+async def annotator_of(service: Service, token: str | None) -> str:
+    """The annotator a token belongs to, looked up once per server process: while it runs, it holds the store, so
+    no other process can add or revoke annotators behind its back.
+
+    Raises:
+        NotSignedIn: no token, or an unknown or revoked one.
+    """
+    if not token:
+        raise NotSignedIn("sign in with your annotator token (reljudge annotators add NAME prints one)")
+    digest = people_store.token_digest(token)
+    if digest not in service.signed_in:
+        name = await service.run(people_store.annotator_for_token, service.store, token)
+        if name is None:
+            raise NotSignedIn("this token is unknown or revoked; ask for a new one (reljudge annotators add NAME)")
+        service.signed_in[digest] = name
+    return service.signed_in[digest]
+
+
+async def api_annotator(request: Request) -> str:
+    """The annotator of a labelling API request (bearer token)."""
+    return await annotator_of(request.app.state.service, bearer_token(request))
+
+
+async def page_annotator(request: Request) -> str | None:
+    """The annotator signed in on the page, or None."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    try:
+        return await annotator_of(request.app.state.service, token)
+    except NotSignedIn:
+        return None
+
+
+def csrf_nonce(request: Request) -> str:
+    """The browser's CSRF nonce (a new one when it has none; `set_csrf_cookie` sends it)."""
+    return request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(32)
+
+
+def csrf_token(service: Service, nonce: str) -> str:
+    return hmac.new(service.csrf_secret, nonce.encode(), hashlib.sha256).hexdigest()
+
+
+def set_csrf_cookie(response: Response, nonce: str) -> None:
+    response.set_cookie(CSRF_COOKIE, nonce, httponly=True, samesite="strict", path="/")
+
+
+def set_session_cookie(response: Response, token: str) -> None:
+    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict", path="/")
+
+
+def check_csrf(request: Request, given: str | None) -> None:
+    """Refuse a form post whose CSRF token is missing or does not match the browser's nonce.
+
+    Raises:
+        Forbidden: nothing of the post is stored.
+    """
+    nonce = request.cookies.get(CSRF_COOKIE)
+    expected = csrf_token(request.app.state.service, nonce) if nonce else None
+    if not given or expected is None or not hmac.compare_digest(expected, given):
+        raise Forbidden("the form's CSRF token is missing or stale: reload the page and try again")

@@ -1,0 +1,157 @@
+"""What every request of the service shares: the store, the judge once loaded, the queues' state and the metrics.
+
+The store is one DuckDB connection, which is not safe to use from two threads at once, and the judge computes on
+all cores anyway; so every piece of work that touches either runs, in the order asked, on one worker thread that
+owns them (`run`), and the event loop stays free to accept requests and answer health checks meanwhile. (Threads
+taking turns at a lock did the same work slower: 50 of them waking for each release.)
+
+The judge loads in a thread of its own when the service opens: /v2/health/live answers at once, /v2/health/ready
+once the judge is loaded (KServe's convention), so an orchestrator can tell "starting" from "stuck".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import secrets
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from reljudge.judges import DEFAULT_JUDGE
+from reljudge.judges.base import Judge
+from reljudge.records import Pair
+from reljudge.service.batching import Batcher, Judged, judge_requests
+from reljudge.service.errors import NotReady, TooLarge
+from reljudge.service.labelling import Labelling
+from reljudge.service.metrics import Metrics
+from reljudge.store import Store
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+#: The most pairs of waiting requests judged in one batch (more wait for the next one).
+COALESCE_PAIRS = 512
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    """How `reljudge serve` was started.
+
+    Attributes:
+        judge: the judge spec; judge_options: its family's options (validated when it loads); scheme: a scheme
+            to judge in other than the judge's own, or None.
+        store: the store file (None: the default store).
+        max_batch: the most pairs (or rerank documents) one request may hold; more is refused with 413.
+        batch_size: pairs per forward pass of the judge.
+    """
+
+    judge: str = DEFAULT_JUDGE
+    judge_options: dict[str, Any] = field(default_factory=dict)
+    scheme: str | None = None
+    store: Path | None = None
+    max_batch: int = 256
+    batch_size: int = 64
+
+
+class Service:
+    """The shared state of one app: made by `create_app`, opened and closed by its lifespan."""
+
+    def __init__(self, config: ServiceConfig, *, on_load_failure: Callable[[BaseException], None] | None = None):
+        self.config = config
+        self.metrics = Metrics()
+        self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reljudge-store")
+        self.csrf_secret = secrets.token_bytes(32)
+        self.store: Store | None = None
+        self.labelling: Labelling | None = None
+        self.judge: Judge | None = None
+        self.load_error: str | None = None
+        self.run_id: str | None = None
+        self.served = {"pairs": 0, "cached": 0}
+        #: token sha256 -> annotator, for the tokens seen valid (see auth.annotator_of)
+        self.signed_in: dict[str, str] = {}
+        self._on_load_failure = on_load_failure
+        self._loader: threading.Thread | None = None
+        self.batcher: Batcher | None = None
+
+    def open(self) -> None:
+        """Open the store and start loading the judge."""
+        self.store = self.call(Store, self.config.store)
+        self.labelling = Labelling(self.store)
+        self._loader = threading.Thread(target=self._load, name="reljudge-judge-loader", daemon=True)
+        self._loader.start()
+
+    def _load(self) -> None:
+        from reljudge.judges.registry import load_judge
+
+        try:
+            options = dict(self.config.judge_options)
+            if self.config.scheme:
+                options["scheme"] = self.config.scheme
+            judge = load_judge(self.config.judge, **options)
+            self.run_id = self.call(self.store.start_run, judge.identity, "reljudge serve")
+        except Exception as exc:
+            # any failure must reach /v2/health/ready and the log, not end the thread silently
+            self.load_error = f"{type(exc).__name__}: {exc}"
+            log.error("the judge %s could not be loaded: %s", self.config.judge, self.load_error)
+            if self._on_load_failure is not None:
+                self._on_load_failure(exc)
+            return
+        self.judge = judge
+        self.metrics.ready.set(1)
+        log.info("judge %s loaded; ready", judge.spec)
+
+    def close(self) -> None:
+        """Record the run's totals and close the store (waiting for a judge still loading)."""
+        if self._loader is not None:
+            self._loader.join()
+        if self.store is not None:
+            if self.run_id is not None:
+                self.call(self.store.finish_run, self.run_id, n_pairs=self.served["pairs"],
+                          n_cached=self.served["cached"])
+            self.call(self.store.close)
+            self.store = None
+        self.worker.shutdown()
+
+    def require_judge(self) -> Judge:
+        if self.judge is None:
+            raise NotReady(f"the judge could not be loaded ({self.load_error})" if self.load_error
+                           else "the judge is loading; retry when /v2/health/ready answers 200")
+        return self.judge
+
+    def check_batch(self, n: int, what: str) -> None:
+        if n > self.config.max_batch:
+            raise TooLarge(f"{n} {what} in one request; this server takes at most {self.config.max_batch} "
+                           "(reljudge serve --max-batch)")
+
+    async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Call `fn` on the worker thread that owns the store and the judge, and wait for it without blocking."""
+        return await asyncio.get_running_loop().run_in_executor(self.worker, functools.partial(fn, *args, **kwargs))
+
+    def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """`run` for a caller outside the event loop (the judge loader, shutdown, tests): blocks until done."""
+        return self.worker.submit(fn, *args, **kwargs).result()
+
+    async def judge_pairs(self, pairs: Sequence[Pair]) -> Judged:
+        """A request's judgments, judged with whatever other requests are waiting (see batching.py)."""
+        self.require_judge()
+        if self.batcher is None:
+            self.batcher = Batcher(self._judge_batch, max(COALESCE_PAIRS, self.config.max_batch))
+        return await self.batcher.judge(pairs)
+
+    async def _judge_batch(self, requests: list[Sequence[Pair]]) -> list[Judged]:
+        results, seconds = await self.run(judge_requests, self.judge, self.store, requests, run_id=self.run_id,
+                                          batch_size=self.config.batch_size)
+        cached = sum(r.n_cached for r in results)
+        judged = sum(r.n_judged for r in results)
+        self.served["pairs"] += cached + judged
+        self.served["cached"] += cached
+        self.metrics.pairs.labels(source="cache").inc(cached)
+        self.metrics.pairs.labels(source="judge").inc(judged)
+        self.metrics.batch_requests.observe(len(requests))
+        if judged:
+            self.metrics.judge_seconds.observe(seconds)
+        return results
