@@ -528,7 +528,7 @@ LEVERS = (
     Lever("(a) + cross-encoder fine-tuned with a pairwise ranking loss (score, z, gap)",
           blocks=("lex", "sem", "rank-enc")),
     # (d) the label decision
-    Lever("(d) shipped recipe, labels by ordered expected gain", decision="ordered"),
+    Lever("(d) the reference stack, labels by ordered expected gain", decision="ordered"),
 )
 
 
