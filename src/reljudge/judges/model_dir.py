@@ -22,6 +22,18 @@ def shipped_directory(name: str) -> Path:
     return Path(str(files("reljudge").joinpath("assets", name)))
 
 
+def shipped_model(name: str, what: str, make_one: str) -> Path:
+    """The directory of shipped model NAME, checked to hold its config.
+
+    Raises:
+        JudgeError: the package lacks it (a broken install); the message says how to get or make one.
+    """
+    directory = shipped_directory(name)
+    if not (directory / CONFIG_FILE).exists():
+        raise JudgeError(f"the shipped {what} is missing from {directory}; reinstall reljudge, or {make_one}")
+    return directory
+
+
 def read_model_config(path: Path, fmt: str, required: Sequence[str], what: str, make_one: str) -> dict[str, Any]:
     """A model directory's JSON config, checked for its format and keys; every failure names the file and says
     how to make a good one (`make_one`)."""

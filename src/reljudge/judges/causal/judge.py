@@ -32,7 +32,7 @@ from reljudge.judges.model_dir import (
     model_scheme,
     pinned_spec,
     read_model_config,
-    shipped_directory,
+    shipped_model,
 )
 from reljudge.judges.registry import register
 from reljudge.labels import LabelScheme, get_scheme
@@ -151,10 +151,7 @@ SHIPPED = "causal-esci"
 def causal_judge(argument: str | None, scheme: LabelScheme | None, options: CausalOptions) -> CausalJudge:
     """Build the judge from its spec argument (see the module docstring)."""
     if argument is None:
-        directory = shipped_directory(SHIPPED)
-        if not (directory / CONFIG_FILE).exists():
-            raise JudgeError(f"the shipped causal adapter is missing from {directory}; reinstall reljudge, or "
-                             f"{_MAKE_ONE}")
+        directory = shipped_model(SHIPPED, "causal adapter", _MAKE_ONE)
         return CausalJudge(directory, scheme=scheme, precision=options.precision, template=options.template)
     return CausalJudge(argument, location=argument, scheme=scheme, precision=options.precision,
                        template=options.template)

@@ -38,7 +38,7 @@ from reljudge.judges.model_dir import (
     model_scheme,
     pinned_spec,
     read_model_config,
-    shipped_directory,
+    shipped_model,
 )
 from reljudge.judges.registry import register
 from reljudge.labels import LabelScheme
@@ -246,9 +246,5 @@ SHIPPED = "cross-encoder-esci"
 def cross_encoder_judge(argument: str | None, scheme: LabelScheme | None, options: EncoderOptions) -> EncoderJudge:
     """Build the judge from its spec argument: None (the shipped model) or a model directory."""
     if argument is None:
-        directory = shipped_directory(SHIPPED)
-        if not (directory / CONFIG_FILE).exists():
-            raise JudgeError(f"the shipped cross-encoder is missing from {directory}; reinstall reljudge, or "
-                             f"{_MAKE_ONE}")
-        return EncoderJudge(directory, scheme=scheme, threads=options.threads)
+        return EncoderJudge(shipped_model(SHIPPED, "cross-encoder", _MAKE_ONE), scheme=scheme, threads=options.threads)
     return EncoderJudge(argument, location=argument, scheme=scheme, threads=options.threads)
