@@ -1,10 +1,11 @@
 """LREF's DPO stage on ESCI, measured: the shipped causal judge before and after DPO against its own errors.
 
-    python bench/lref_dpo.py [--runs DIR] [--dpo-pairs 400] [--learning-rates 5e-5,2e-4] [--data ...]
+    python bench/lref_dpo.py [--runs DIR] [--dpo-pairs 400] [--variants judged:5e-5,raw:5e-5] [--data ...]
 
-Each learning rate is one DPO run on preference pairs from the shipped adapter's errors on the train split (the
-human label's answer chosen over the judge's own), trained into RUNS/dpo-lrX once (resumable: run the same command
-again after a kill) and timed. Then the valid split (never trained on) is judged by each adapter loaded as
+Each variant ERRORS:LR is one DPO run on preference pairs from the shipped adapter's errors on the train split (the
+human label's answer chosen over the judge's own; ERRORS "judged": as the judge answers, with its prior offsets;
+"raw": the model's own argmax), at dpo_learning_rate LR, trained into RUNS/dpo-ERRORS-lrLR once (resumable: run the
+same command again after a kill) and timed. Then the valid split (never trained on) is judged by each adapter loaded as
 `causal:DIR`, as a user loads it, at the default precision; its probabilities are kept in RUNS, so printing again
 is cheap. Figures: alpha, accuracy, macro-F1, the optimistic-error share (of the errors, those ranked above the
 human label, E > S > C > I) and per-class recall, as the judge answers (with its prior offsets, fitted again on the
@@ -33,7 +34,7 @@ DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "esci" / "esci_
 SCHEME = get_scheme("esci")
 
 
-def train_run(directory: Path, train, valid, dpo_pairs: int, learning_rate: float) -> dict:
+def train_run(directory: Path, train, valid, dpo_pairs: int, learning_rate: float, raw: bool) -> dict:
     """DPO from the shipped adapter into `directory` unless it is there; the seconds it took, kept beside it."""
     from reljudge.train.dpo import train_dpo
 
@@ -41,7 +42,7 @@ def train_run(directory: Path, train, valid, dpo_pairs: int, learning_rate: floa
     if not (directory / "reljudge.json").exists():
         started = time.perf_counter()
         train_dpo(train, SCHEME, shipped_directory("causal-esci"), directory, valid_pairs=valid, dpo_pairs=dpo_pairs,
-                  dpo_learning_rate=learning_rate)
+                  dpo_learning_rate=learning_rate, dpo_raw_errors=raw)
         timing.write_text(json.dumps({"train_seconds": time.perf_counter() - started}))
     return json.loads(timing.read_text()) if timing.exists() else {}
 
@@ -76,7 +77,8 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--runs", type=Path, default=Path("lref-dpo-runs"))
     parser.add_argument("--dpo-pairs", type=int, default=400)
-    parser.add_argument("--learning-rates", default="5e-5", help="comma-separated dpo_learning_rate values")
+    parser.add_argument("--variants", default="judged:5e-5,raw:5e-5",
+                        help="comma-separated ERRORS:LR, ERRORS judged (with the offsets) or raw")
     args = parser.parse_args()
     pairs = read_pairs(args.data, scheme=SCHEME, require_labels=True).pairs
     train = [p for p in pairs if p.segments.get("split") == "train"]
@@ -84,10 +86,12 @@ def main() -> None:
     truth = [p.label for p in valid]
     args.runs.mkdir(parents=True, exist_ok=True)
     runs = {"causal (shipped SFT adapter)": ("causal", {})}
-    for rate in [float(r) for r in args.learning_rates.split(",")]:
-        directory = args.runs / f"dpo-lr{rate:g}"
-        runs[f"+ DPO, {args.dpo_pairs} pairs, lr {rate:g}"] = (f"causal:{directory}",
-                                                               train_run(directory, train, valid, args.dpo_pairs, rate))
+    for variant in args.variants.split(","):
+        errors, _, rate = variant.partition(":")
+        directory = args.runs / f"dpo-{errors}-lr{float(rate):g}"
+        timing = train_run(directory, train, valid, args.dpo_pairs, float(rate), errors == "raw")
+        runs[f"+ DPO on its {errors} errors, {args.dpo_pairs} pairs, lr {float(rate):g}"] = (f"causal:{directory}",
+                                                                                          timing)
     cpu = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
     model = next((line.split(":", 1)[1].strip() for line in cpu.splitlines() if line.startswith("Model name")), "?")
     print(f"# LREF DPO on ESCI: {len(train)} train / {len(valid)} valid pairs; {model}, {platform.machine()}, "

@@ -96,6 +96,21 @@ def test_a_killed_dpo_run_resumes_from_the_command_line_and_the_adapter_loads(sf
     assert proba.shape == (3, 4) and np.allclose(proba.sum(axis=1), 1.0)
 
 
+def test_preference_pairs_are_the_judges_errors_as_it_answers_or_by_the_models_own_argmax(sft, split_csv):
+    from reljudge.judges.causal.judge import CausalJudge
+    from reljudge.train.dpo import find_preferences
+
+    train, _ = split_pairs(read_pairs(split_csv, scheme=ESCI, require_labels=True).pairs, "train", "valid")
+    judge = CausalJudge(sft, location=str(sft), precision="fp32")
+    log_proba = np.log(judge.predict_proba(train))
+    for raw, logits in ((False, log_proba), (True, log_proba - judge.offsets)):
+        found = find_preferences(judge, train, None, seed=3, raw=raw)
+        guesses = [ESCI.labels[i] for i in logits.argmax(axis=1)]
+        errors = {p.pair_hash: guess for p, guess in zip(train, guesses) if guess != p.label}
+        assert {row["pair_hash"]: row["rejected"] for row in found["pairs"]} == errors
+        assert found["summary"]["scored"] == len(train) and found["summary"]["raw"] is raw
+
+
 def test_settings_dpo_would_ignore_are_refused(split_csv, tmp_path):
     from reljudge.train.dpo import train_dpo
 

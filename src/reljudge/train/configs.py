@@ -115,7 +115,8 @@ class CausalConfig(FineTuneConfig):
     Model: base, template, precision. Inputs: max_length, query_tokens. Fine-tuning: epochs, learning_rate,
     batch_size, warmup_ratio, weight_decay, class_weight, gradient_checkpointing. LoRA: lora_rank, lora_alpha,
     lora_dropout, lora_layers. Rationales: rationales, rationale_weight, rationale_tokens. DPO (`train.dpo`, from an
-    SFT adapter): dpo_beta, dpo_pairs, dpo_learning_rate, dpo_epochs. Run: seed, eval_batch_size, save_steps.
+    SFT adapter): dpo_beta, dpo_pairs, dpo_learning_rate, dpo_epochs, dpo_raw_errors. Run: seed, eval_batch_size,
+    save_steps.
     """
 
     base: Optional[BaseName] = setting(
@@ -153,6 +154,9 @@ class CausalConfig(FineTuneConfig):
     dpo_learning_rate: float = setting(5e-5, "With --dpo: peak learning rate of the linear schedule.", group="DPO",
                                        gt=0)
     dpo_epochs: float = setting(1.0, "With --dpo: passes over the preference pairs.", group="DPO", gt=0)
+    dpo_raw_errors: bool = setting(
+        False, "With --dpo: find the errors by the model's own argmax, without the adapter's prior offsets (where "
+               "the offsets hide the model's own optimism); default: as the judge answers.", group="DPO")
     eval_batch_size: int = setting(32, "Pairs per forward pass when the valid split is scored.", group="Run", ge=1)
     save_steps: int = setting(50, "Steps between checkpoints (a killed run resumes from the last).", group="Run",
                               ge=1)

@@ -5,11 +5,13 @@ Why: LLM judges err optimistic (most of their errors call a pair more relevant t
 2023) raises the log-probability ratio of the human label's answer over the judge's wrong answer, measured against
 the SFT adapter itself as reference; `dpo_beta` bounds how far the judge moves from it.
 
-Preference pairs: the SFT judge (with its offsets, as it judges) scores the train pairs in a seeded random order,
-SCORE_CHUNK at a time, until it has made `dpo_pairs` errors (all pairs when unset). Each error gives: prompt = the
-judge's own prompt ids, chosen = the human label's answer tokens, rejected = the judge's answer tokens, i.e. its top
-wrong answer: the more optimistic one on an optimistic error. They are saved once (OUTPUT/preferences.json), so a
-resumed run trains on the same pairs.
+Preference pairs: the SFT judge (with its offsets, as it judges; with `dpo_raw_errors`, the model's own argmax)
+scores the train pairs in a seeded random order, SCORE_CHUNK at a time, until it has made `dpo_pairs` errors (all
+pairs when unset). Each error gives: prompt = the judge's own prompt ids, chosen = the human label's answer tokens,
+rejected = the judge's answer tokens, i.e. its top wrong answer: the more optimistic one on an optimistic error.
+They are saved once (OUTPUT/preferences.json), so a resumed run trains on the same pairs. The errors carry the
+judge's bias, and DPO learns their label mix as well: a judge whose errors are mostly pessimistic is pushed towards
+the higher labels (the offsets, fitted again, take that shift back out of its answers).
 
 The policy is the SFT adapter, trainable; trl copies it into a frozen "ref" adapter for the reference
 log-probabilities, so no second model is loaded. trl receives token ids, never text: re-tokenizing the prompt could
@@ -42,8 +44,9 @@ logger = logging.getLogger(__name__)
 SCORE_CHUNK = 256
 PREFERENCES = "preferences.json"
 #: The settings DPO uses; the others are the SFT adapter's (base, template, budgets, LoRA shape) or SFT's alone.
-DPO_SETTINGS = ("dpo_beta", "dpo_pairs", "dpo_learning_rate", "dpo_epochs", "batch_size", "warmup_ratio",
-                "weight_decay", "precision", "gradient_checkpointing", "seed", "eval_batch_size", "save_steps")
+DPO_SETTINGS = ("dpo_beta", "dpo_pairs", "dpo_learning_rate", "dpo_epochs", "dpo_raw_errors", "batch_size",
+                "warmup_ratio", "weight_decay", "precision", "gradient_checkpointing", "seed", "eval_batch_size",
+                "save_steps")
 
 
 def train_dpo(
@@ -137,22 +140,24 @@ def load_or_find_preferences(sft: Any, pairs: Sequence[Pair], config: CausalConf
     if path.exists():
         saved = json.loads(path.read_text(encoding="utf-8"))
         known = {p.pair_hash for p in pairs}
-        asked = {"from": sft.spec, "limit": config.dpo_pairs, "seed": config.seed}
+        asked = {"from": sft.spec, "limit": config.dpo_pairs, "seed": config.seed, "raw": config.dpo_raw_errors}
         if any(saved["summary"].get(key) != value for key, value in asked.items()) or \
                 any(row["pair_hash"] not in known for row in saved["pairs"]):
             raise JudgeError(f"{path} holds the preference pairs of another adapter, data, dpo_pairs or seed; choose "
                              "another --output or remove it")
         return saved
-    found = find_preferences(sft, pairs, config.dpo_pairs, config.seed, config.eval_batch_size)
+    found = find_preferences(sft, pairs, config.dpo_pairs, config.seed, config.eval_batch_size,
+                             raw=config.dpo_raw_errors)
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(found, indent=1) + "\n", encoding="utf-8")
     return found
 
 
-def find_preferences(judge: Any, pairs: Sequence[Pair], limit: int | None, seed: int,
-                     batch_size: int = 32) -> dict[str, Any]:
+def find_preferences(judge: Any, pairs: Sequence[Pair], limit: int | None, seed: int, batch_size: int = 32, *,
+                     raw: bool = False) -> dict[str, Any]:
     """Preference pairs from the judge's errors: {"summary": {...}, "pairs": [{pair_hash, pair_id, chosen,
-    rejected, optimistic}, ...]}, at most `limit` of them, from the pairs in a seeded random order."""
+    rejected, optimistic}, ...]}, at most `limit` of them, from the pairs in a seeded random order; `raw`: the
+    errors of the model's own argmax, without the judge's offsets."""
     scheme = judge.scheme
     human = label_indices(pairs, scheme, "training data")
     gains = np.asarray(scheme.gains)
@@ -161,7 +166,8 @@ def find_preferences(judge: Any, pairs: Sequence[Pair], limit: int | None, seed:
     scored = 0
     for start in range(0, len(order), SCORE_CHUNK):
         chunk = order[start : start + SCORE_CHUNK]
-        predicted = judge.predict_proba([pairs[i] for i in chunk], batch_size=batch_size).argmax(axis=1)
+        log_proba = np.log(judge.predict_proba([pairs[i] for i in chunk], batch_size=batch_size))
+        predicted = (log_proba - judge.offsets if raw else log_proba).argmax(axis=1)
         scored += len(chunk)
         for i, guess in zip(chunk, predicted):
             if guess != human[i]:
@@ -172,7 +178,7 @@ def find_preferences(judge: Any, pairs: Sequence[Pair], limit: int | None, seed:
             break
     errors = len(found)
     kept = found[:limit] if limit is not None else found
-    summary = {"from": judge.spec, "limit": limit, "seed": seed, "scored": scored, "errors": errors,
+    summary = {"from": judge.spec, "limit": limit, "seed": seed, "raw": raw, "scored": scored, "errors": errors,
                "optimistic_errors": sum(row["optimistic"] for row in found), "pairs": len(kept),
                "rejected": {label: sum(row["rejected"] == label for row in kept) for label in scheme.labels}}
     logger.info("preference pairs: %s", summary)
