@@ -1,15 +1,17 @@
 """LREF's DPO stage on ESCI, measured: the shipped causal judge before and after DPO against its own errors.
 
-    python bench/lref_dpo.py [--runs DIR] [--dpo-pairs 400] [--variants judged:5e-5,raw:5e-5] [--data ...]
+    python bench/lref_dpo.py [--runs DIR] [--dpo-pairs 400] [--variants judged:5e-5,raw:5e-5,raw:2e-5:1] [--data ...]
 
-Each variant ERRORS:LR is one DPO run on preference pairs from the shipped adapter's errors on the train split (the
-human label's answer chosen over the judge's own; ERRORS "judged": as the judge answers, with its prior offsets;
-"raw": the model's own argmax), at dpo_learning_rate LR, trained into RUNS/dpo-ERRORS-lrLR once (resumable: run the
-same command again after a kill) and timed. Then the valid split (never trained on) is judged by each adapter loaded as
-`causal:DIR`, as a user loads it, at the default precision; its probabilities are kept in RUNS, so printing again
-is cheap. Figures: alpha, accuracy, macro-F1, the optimistic-error share (of the errors, those ranked above the
-human label, E > S > C > I) and per-class recall, as the judge answers (with its prior offsets, fitted again on the
-valid inputs after DPO) and raw (the model's own argmax, no offsets).
+Each variant ERRORS:LR[:BETA] is one DPO run on preference pairs from the shipped adapter's errors on the train
+split (the human label's answer chosen over the judge's own; ERRORS "judged": as the judge answers, with its prior
+offsets; "raw": the model's own argmax), at dpo_learning_rate LR and dpo_beta BETA (default 0.1), trained into RUNS
+once (resumable: run the same command again after a kill) and timed. Then the valid split (never trained on) is
+judged by each adapter loaded as `causal:DIR`, as a user loads it, at the default precision; its probabilities are
+kept in RUNS, so printing again is cheap. Figures: alpha, accuracy, macro-F1, the optimistic-error share (of the
+errors, those ranked above the human label, E > S > C > I) and per-class recall, as the judge answers (with its
+prior offsets, fitted again on the valid inputs after DPO) and raw (the model's own argmax, no offsets); then each
+DPO adapter's change against the shipped one, with 95% intervals from 1,000 query-bootstrap resamples (the same
+resamples for both judges).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from reljudge.evaluation.bootstrap import bootstrap_metrics
 from reljudge.io import read_pairs
 from reljudge.judges.model_dir import shipped_directory
 from reljudge.judges.registry import load_judge
@@ -34,7 +37,7 @@ DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "esci" / "esci_
 SCHEME = get_scheme("esci")
 
 
-def train_run(directory: Path, train, valid, dpo_pairs: int, learning_rate: float, raw: bool) -> dict:
+def train_run(directory: Path, train, valid, dpo_pairs: int, learning_rate: float, raw: bool, beta: float) -> dict:
     """DPO from the shipped adapter into `directory` unless it is there; the seconds it took, kept beside it."""
     from reljudge.train.dpo import train_dpo
 
@@ -42,7 +45,7 @@ def train_run(directory: Path, train, valid, dpo_pairs: int, learning_rate: floa
     if not (directory / "reljudge.json").exists():
         started = time.perf_counter()
         train_dpo(train, SCHEME, shipped_directory("causal-esci"), directory, valid_pairs=valid, dpo_pairs=dpo_pairs,
-                  dpo_learning_rate=learning_rate, dpo_raw_errors=raw)
+                  dpo_learning_rate=learning_rate, dpo_raw_errors=raw, dpo_beta=beta)
         timing.write_text(json.dumps({"train_seconds": time.perf_counter() - started}))
     return json.loads(timing.read_text()) if timing.exists() else {}
 
@@ -72,13 +75,35 @@ def figures(truth: list[str], logits: np.ndarray) -> str:
             + " / ".join(f"{recall[label]['recall']:.2f}" for label in SCHEME.labels) + f" | {shares}")
 
 
+def paired_changes(valid, before: np.ndarray, after: np.ndarray) -> str:
+    """alpha and optimistic-error share after minus before, each with a 95% query-bootstrap interval."""
+    groups = np.array([p.query_id for p in valid])
+    human = np.array([SCHEME.index(p.label) for p in valid])
+    draws = [bootstrap_metrics(groups, human, logits.argmax(axis=1), SCHEME, n_resamples=1000, seed=0)
+             for logits in (before, after)]
+    cells = []
+    for name in ("alpha", "optimistic_error_share"):
+        difference = draws[1][name] - draws[0][name]
+        point = figure_of(name, valid, after) - figure_of(name, valid, before)
+        low, high = np.nanpercentile(difference, [2.5, 97.5])
+        cells.append(f"{point:+.3f} [{low:+.3f}, {high:+.3f}]")
+    return " | ".join(cells)
+
+
+def figure_of(name: str, valid, logits: np.ndarray) -> float:
+    truth, predicted = [p.label for p in valid], [SCHEME.labels[i] for i in logits.argmax(axis=1)]
+    if name == "alpha":
+        return alpha(truth, predicted, SCHEME)
+    return optimistic_error_share(truth, predicted, SCHEME.labels, SCHEME.gains)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--runs", type=Path, default=Path("lref-dpo-runs"))
     parser.add_argument("--dpo-pairs", type=int, default=400)
-    parser.add_argument("--variants", default="judged:5e-5,raw:5e-5",
-                        help="comma-separated ERRORS:LR, ERRORS judged (with the offsets) or raw")
+    parser.add_argument("--variants", default="judged:5e-5,raw:5e-5,raw:2e-5:1",
+                        help="comma-separated ERRORS:LR[:BETA], ERRORS judged (with the offsets) or raw")
     args = parser.parse_args()
     pairs = read_pairs(args.data, scheme=SCHEME, require_labels=True).pairs
     train = [p for p in pairs if p.segments.get("split") == "train"]
@@ -87,11 +112,12 @@ def main() -> None:
     args.runs.mkdir(parents=True, exist_ok=True)
     runs = {"causal (shipped SFT adapter)": ("causal", {})}
     for variant in args.variants.split(","):
-        errors, _, rate = variant.partition(":")
-        directory = args.runs / f"dpo-{errors}-lr{float(rate):g}"
-        timing = train_run(directory, train, valid, args.dpo_pairs, float(rate), errors == "raw")
-        runs[f"+ DPO on its {errors} errors, {args.dpo_pairs} pairs, lr {float(rate):g}"] = (f"causal:{directory}",
-                                                                                          timing)
+        errors, rate, beta = (variant.split(":") + ["0.1"])[:3]
+        rate, beta = float(rate), float(beta)
+        directory = args.runs / (f"dpo-{errors}-lr{rate:g}" + (f"-beta{beta:g}" if beta != 0.1 else ""))
+        timing = train_run(directory, train, valid, args.dpo_pairs, rate, errors == "raw", beta)
+        name = f"+ DPO on its {errors} errors, {args.dpo_pairs} pairs, lr {rate:g}, beta {beta:g}"
+        runs[name] = (f"causal:{directory}", timing)
     cpu = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
     model = next((line.split(":", 1)[1].strip() for line in cpu.splitlines() if line.startswith("Model name")), "?")
     print(f"# LREF DPO on ESCI: {len(train)} train / {len(valid)} valid pairs; {model}, {platform.machine()}, "
@@ -99,11 +125,12 @@ def main() -> None:
     print("\n| judge | probabilities | alpha | accuracy | macro-F1 | optimistic-error share | recall E / S / C / I | "
           "predicted E/S/C/I |")
     print("|---|---|---|---|---|---|---|---|")
-    notes = []
+    notes, judged = [], {}
     for name, (spec, timing) in runs.items():
         cache = args.runs / f"valid-{spec.replace('/', '_').replace(':', '_')}.npy"
         proba, offsets, seconds = valid_proba(spec, cache, valid)
         log_proba = np.log(proba)
+        judged[name] = {"with offsets": log_proba, "raw": log_proba - offsets}
         print(f"| {name} | with offsets (as judged) | {figures(truth, log_proba)} |")
         print(f"| {name} | raw (no offsets) | {figures(truth, log_proba - offsets)} |")
         notes.append(f"{name}: valid judged in {seconds:.0f} s" + (
@@ -113,6 +140,12 @@ def main() -> None:
             notes.append(f"  preference pairs: {preferences['pairs']} of {preferences['errors']} errors on "
                          f"{preferences['scored']} train pairs scored ({preferences['optimistic_errors']} optimistic); "
                          f"rejected answers {preferences['rejected']}")
+    shipped = judged.pop("causal (shipped SFT adapter)")
+    print("\n| change against the shipped adapter | probabilities | alpha [95% CI] | optimistic-error share [95% CI] |")
+    print("|---|---|---|---|")
+    for name, logits in judged.items():
+        for kind in ("with offsets", "raw"):
+            print(f"| {name} | {kind} | {paired_changes(valid, shipped[kind], logits[kind])} |")
     print("\n" + "\n".join(notes))
 
 

@@ -91,6 +91,7 @@ def test_a_killed_dpo_run_resumes_from_the_command_line_and_the_adapter_loads(sf
     assert training["stage"] == "dpo" and training["from"]["spec"].startswith(f"causal:{sft}@")
     assert training["hyperparameters"]["dpo_pairs"] == 4 and training["hyperparameters"]["dpo_beta"] == 0.1
     assert config["valid"]["n_pairs"] == len(valid) and len(config["offsets"]) == 4
+    assert config["valid"]["judged_as"] == "the saved adapter, merged, fp32"  # offsets fitted on what users load
     judge = load_judge(f"causal:{out}", precision="fp32")
     proba = judge.predict_proba(valid[:3])
     assert proba.shape == (3, 4) and np.allclose(proba.sum(axis=1), 1.0)
