@@ -64,6 +64,22 @@ def test_probabilities_do_not_depend_on_the_batch(smollm2_model, smollm2_tokeniz
     np.testing.assert_allclose(label_log_proba(smollm2_model, prompt, ids[::-1], batch_size=2)[::-1], one, atol=2e-4)
 
 
+def test_a_bf16_model_orders_labels_by_an_fp32_head(smollm2_model, smollm2_tokenizer):
+    """bf16 logits step by 1/16 at the magnitudes the labels' take, so label scores tie; the head runs in fp32."""
+    import copy
+
+    import torch
+
+    prompt = CausalPrompt(smollm2_tokenizer, load_template("esci-causal"), get_scheme("esci"), max_length=224)
+    ids = prompt.pair_ids(PAIRS)
+    bf16 = copy.deepcopy(smollm2_model).to(torch.bfloat16)
+    exact = label_log_proba(smollm2_model, prompt, ids, batch_size=4)
+    got = label_log_proba(bf16, prompt, ids, batch_size=4)
+    bf16_logits = _full_forward_scores(bf16, prompt, ids)  # the model's own (bf16) head
+    assert np.abs(got - exact).max() < np.abs(bf16_logits - exact).max()
+    np.testing.assert_allclose(got, exact, atol=0.1)
+
+
 def test_zero_shot_base_through_load_judge(smollm2_base):
     judge = load_judge("causal:smollm2-135m-instruct", precision="fp32")
     proba = judge.predict_proba(PAIRS)

@@ -29,11 +29,12 @@ def prefix_states(model: Any, prefix_ids: Sequence[int]) -> list[tuple[Any, Any]
 
 
 def logits_after_prefix(model: Any, prefix: list[tuple[Any, Any]] | None, rows: Sequence[Sequence[int]],
-                        positions: Sequence[Sequence[int]], pad_id: int) -> list[Any]:
+                        positions: Sequence[Sequence[int]], pad_id: int, fp32_head: bool = False) -> list[Any]:
     """Run rows (right-padded) after the cached prefix; return each row's logits at its `positions`.
 
     Positions index the row's own tokens (0 = its first). Only the asked positions go through the LM head.
     With `prefix` None the rows are whole sequences (for gradient checkpointing, which turns caching off).
+    `fp32_head`: the LM head in float32 on the last hidden states (see `fp32_logits`), whatever the model's dtype.
 
     Returns:
         One (len(positions[i]), vocab) tensor per row.
@@ -53,9 +54,32 @@ def logits_after_prefix(model: Any, prefix: list[tuple[Any, Any]] | None, rows: 
         if prefix else None
     keep = sorted({p for row_positions in positions for p in row_positions})
     column = {p: j for j, p in enumerate(keep)}
-    output = model(input_ids=ids.to(device), attention_mask=mask.to(device), past_key_values=cache,
-                   use_cache=cache is not None, logits_to_keep=torch.tensor(keep, device=device))
-    return [output.logits[i, [column[p] for p in row_positions]] for i, row_positions in enumerate(positions)]
+    inputs = {"input_ids": ids.to(device), "attention_mask": mask.to(device), "past_key_values": cache,
+              "use_cache": cache is not None}
+    if fp32_head:
+        hidden = model.get_decoder()(**inputs).last_hidden_state[:, keep]
+        logits = fp32_logits(model, hidden)
+    else:
+        logits = model(**inputs, logits_to_keep=torch.tensor(keep, device=device)).logits
+    return [logits[i, [column[p] for p in row_positions]] for i, row_positions in enumerate(positions)]
+
+
+def fp32_logits(model: Any, hidden: Any, chunk: int = 8192) -> Any:
+    """The LM head's logits computed in float32 from (possibly bf16) hidden states, a slice of the vocabulary at a
+    time (no float32 copy of the whole head is kept).
+
+    Why: bf16 logits of magnitude 8-16 step by 1/16, so a bf16 judge's label scores take few distinct values and
+    its labels hang on ties (on ESCI valid, the shipped adapter's 1,024 label scores of 256 pairs took 144 values;
+    after DPO the top two labels tied exactly for half of the pairs, broken by float noise). The layers stay in the
+    model's dtype; only the last product is exact enough to order the labels.
+    """
+    import torch
+
+    head = model.get_output_embeddings()
+    states = hidden.float()
+    parts = [states @ weight.float().T for weight in head.weight.split(chunk)]
+    logits = torch.cat(parts, dim=-1)
+    return logits if getattr(head, "bias", None) is None else logits + head.bias.float()
 
 
 def label_log_proba(model: Any, prompt: CausalPrompt, pair_ids: Sequence[Sequence[int]], batch_size: int = 16,
@@ -73,12 +97,13 @@ def label_log_proba(model: Any, prompt: CausalPrompt, pair_ids: Sequence[Sequenc
     order = sorted(range(len(rows)), key=lambda r: len(pair_ids[rows[r][0]]) + len(rows[r][1]))
     next_token: dict[tuple[int, tuple[int, ...]], np.ndarray] = {}
     pad = pad_id(prompt.tokenizer)
+    fp32_head = next(model.parameters()).dtype != torch.float32
     with torch.inference_mode():
         prefix = prefix_states(model, prompt.prefix_ids)
         for start in range(0, len(order), batch_size):
             chosen = [rows[r] for r in order[start : start + batch_size]]
             inputs = [list(pair_ids[i]) + list(path) for i, path in chosen]
-            logits = logits_after_prefix(model, prefix, inputs, [[len(x) - 1] for x in inputs], pad)
+            logits = logits_after_prefix(model, prefix, inputs, [[len(x) - 1] for x in inputs], pad, fp32_head)
             for key, row_logits in zip(chosen, logits):
                 next_token[key] = torch.log_softmax(row_logits[0].float(), dim=-1).cpu().numpy()
     scores = np.zeros((len(pair_ids), len(labels.ids)))
