@@ -96,7 +96,9 @@ def train_dpo(
     preferences = load_or_find_preferences(sft, pairs, config, output_dir)
     on = device()
     precision = choose_precision(config.precision, on)
-    trainer, scorer, base = dpo_trainer(sft, pairs, preferences["pairs"], valid_pairs, config, output_dir,
+    y = label_indices(pairs, scheme, "training data")
+    target = np.bincount(y, minlength=scheme.k) / len(y)  # the label mix the offsets aim the judge at
+    trainer, scorer, base = dpo_trainer(sft, pairs, preferences["pairs"], valid_pairs, target, config, output_dir,
                                         precision=precision, on=on, callbacks=callbacks)
     checkpoints = output_dir / "checkpoints"
     resume = transformers.trainer_utils.get_last_checkpoint(str(checkpoints)) if checkpoints.exists() else None
@@ -113,8 +115,7 @@ def train_dpo(
         "device": on})
     if valid_pairs:
         del trainer
-        model_config = refit_offsets(output_dir, scheme, valid_pairs, label_indices(pairs, scheme, "training data"),
-                                     config)
+        model_config = refit_offsets(output_dir, scheme, valid_pairs, target, config)
     return {"spec": adapter_spec(output_dir, str(output_dir)), "path": str(output_dir), "scheme": scheme.name,
             "preferences": preferences["summary"], "valid": model_config["valid"],
             "epochs": [{k: h[k] for k in ("epoch", "alpha", "macro_f1")} for h in scorer.history],
@@ -191,10 +192,11 @@ def find_preferences(judge: Any, pairs: Sequence[Pair], limit: int | None, seed:
 
 
 def dpo_trainer(sft: Any, pairs: Sequence[Pair], preferences: Sequence[dict[str, Any]],
-                valid_pairs: Sequence[Pair] | None, config: CausalConfig, output_dir: Path, *, precision: str,
-                on: str, callbacks: Sequence[Any]) -> tuple[Any, Any, Any]:
+                valid_pairs: Sequence[Pair] | None, target: np.ndarray, config: CausalConfig, output_dir: Path, *,
+                precision: str, on: str, callbacks: Sequence[Any]) -> tuple[Any, Any, Any]:
     """(trainer, valid scorer, base) for DPO on the SFT adapter: the policy is the adapter made trainable, the
-    data its prompt ids with the chosen and rejected answers' ids."""
+    data its prompt ids with the chosen and rejected answers' ids; `target` is the training labels' mix, which the
+    scorer fits the offsets to."""
     import datasets
     import transformers
     from peft import PeftModel
@@ -215,8 +217,6 @@ def dpo_trainer(sft: Any, pairs: Sequence[Pair], preferences: Sequence[dict[str,
     data = datasets.Dataset.from_list([
         {"prompt_ids": list(prompt.prefix_ids) + list(x), "chosen_ids": list(answers[row["chosen"]]),
          "rejected_ids": list(answers[row["rejected"]])} for x, row in zip(prompt.pair_ids(chosen), preferences)])
-    y = label_indices(pairs, scheme, "training data")
-    target = np.bincount(y, minlength=scheme.k) / len(y)
     scorer = valid_scorer(prompt, scheme, valid_pairs, target, config.eval_batch_size, output_dir)
     checkpointing = on == "cuda" if config.gradient_checkpointing == "auto" else config.gradient_checkpointing
     steps = int(np.ceil(len(data) / config.batch_size) * config.dpo_epochs)
@@ -287,22 +287,22 @@ def save_adapter(model: Any, sft: Any, output_dir: Path, base: Any, history: lis
     return model_config
 
 
-def refit_offsets(directory: Path, scheme: LabelScheme, valid_pairs: Sequence[Pair], train_labels: np.ndarray,
+def refit_offsets(directory: Path, scheme: LabelScheme, valid_pairs: Sequence[Pair], target: np.ndarray,
                   config: CausalConfig) -> dict[str, Any]:
-    """Fit the offsets again, and record the valid figures, with the saved adapter as a judge loads it (merged, at
-    the config's precision); return the updated reljudge.json.
+    """Fit the offsets again (to `target`, the training labels' mix), and record the valid figures, with the saved
+    adapter as a judge loads it (merged, at the config's precision); return the updated reljudge.json.
 
     Why: the epochs' offsets come from the training model (LoRA beside the base weights, unmerged), and the merged
     judge's label log-probabilities differ a little. After DPO the offsets are large (the preference pairs move the
     label prior by nats) and labels hang on small margins, so a little is a lot: on ESCI valid, offsets fitted in
-    training gave the loaded judge alpha 0.012 where training had measured 0.052.
+    training gave the loaded judge alpha 0.012 where training had measured 0.052 (both with the LM head in bf16,
+    before `scoring.fp32_logits`).
     """
     from reljudge.judges.causal.judge import CONFIG_FILE, CausalJudge
     from reljudge.train.causal import valid_report
 
     judge = CausalJudge(directory, location=str(directory), scheme=scheme, precision=config.precision)
     raw = np.log(judge.predict_proba(valid_pairs, batch_size=config.eval_batch_size)) - judge.offsets
-    target = np.bincount(train_labels, minlength=scheme.k) / len(train_labels)
     model_config = json.loads((directory / CONFIG_FILE).read_text(encoding="utf-8"))
     epoch = model_config["valid"]["epoch"] if model_config.get("valid") else config.dpo_epochs
     report = valid_report(scheme, valid_pairs, raw, target, epoch)
