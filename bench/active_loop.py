@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
+from machine import cpu_name
 
 from reljudge.evaluation.bootstrap import bootstrap_metrics
 from reljudge.io import read_pairs
@@ -82,15 +82,6 @@ def run_arm(arm: str, seed: int, train, features, y, valid, valid_y, args) -> li
         judge = fit(features[labelled], y[labelled], seed)
         rows.append(measured(round_, judge))
     return rows
-
-
-def cpu_name() -> str:
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown CPU"
-    fields = dict(line.split(":", 1) for line in out.splitlines() if ":" in line)
-    return fields.get("Model name", "?").strip()
 
 
 def main() -> None:

@@ -20,11 +20,11 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import subprocess
 import time
 from pathlib import Path
 
 import numpy as np
+from machine import cpu_name
 
 from reljudge.evaluation.bootstrap import bootstrap_metrics
 from reljudge.io import read_pairs
@@ -126,9 +126,7 @@ def main() -> None:
         timing = train_run(directory, train, valid, args.dpo_pairs, rate, errors == "raw", beta)
         name = f"+ DPO on its {errors} errors, {args.dpo_pairs} pairs, lr {rate:g}, beta {beta:g}"
         runs[name] = (f"causal:{directory}", timing)
-    cpu = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-    model = next((line.split(":", 1)[1].strip() for line in cpu.splitlines() if line.startswith("Model name")), "?")
-    print(f"# LREF DPO on ESCI: {len(train)} train / {len(valid)} valid pairs; {model}, {platform.machine()}, "
+    print(f"# LREF DPO on ESCI: {len(train)} train / {len(valid)} valid pairs; {cpu_name()}, {platform.machine()}, "
           f"{time.strftime('%Y-%m-%d')}")
     print("\n| judge | probabilities | alpha | accuracy | macro-F1 | optimistic-error share | recall E / S / C / I | "
           "predicted E/S/C/I |")

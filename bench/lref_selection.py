@@ -12,12 +12,12 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import platform
-import subprocess
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from machine import cpu_name
 
 from reljudge.evaluation.bootstrap import bootstrap_metrics
 from reljudge.io import read_pairs
@@ -149,10 +149,8 @@ def main() -> None:
     pairs = read_pairs(args.data, scheme=scheme).pairs
     train = [p for p in pairs if p.segments.get("split") == "train"]
     valid = [p for p in pairs if p.segments.get("split") == "valid"]
-    cpu = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-    model = next((line.split(":", 1)[1].strip() for line in cpu.splitlines() if line.startswith("Model name")), "?")
     print(f"# LREF data selection, judge family {args.judge}, {len(train)} train / {len(valid)} valid pairs; "
-          f"{model}, {platform.machine()}, {time.strftime('%Y-%m-%d')}")
+          f"{cpu_name()}, {platform.machine()}, {time.strftime('%Y-%m-%d')}")
     with tempfile.TemporaryDirectory() as workdir:
         fit = judge_fitter(args.judge, scheme, Path(workdir), seed=args.seed)
         noise_table(fit, train, valid, scheme, args)

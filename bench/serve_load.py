@@ -25,6 +25,7 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+from machine import cpu_name, lscpu
 
 from reljudge.io import read_pairs
 from reljudge.judges.registry import load_judge
@@ -131,15 +132,6 @@ def row(name: str, latencies: list[float], seconds: float | None = None) -> str:
             f"{len(latencies) * PER_REQUEST / seconds:,.0f} |")
 
 
-def cpu_name() -> str:
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return platform.processor() or "unknown CPU"
-    fields = dict(line.split(":", 1) for line in out.splitlines() if ":" in line)
-    return f"{fields.get('Model name', '?').strip()}, {fields.get('CPU(s)', '?').strip()} CPUs"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--judge", default="cross-encoder")
@@ -153,7 +145,8 @@ def main() -> None:
     chunks = requests_of(pairs, args.requests)
     bodies = [body(chunk) for chunk in chunks]
     print(f"## `reljudge serve --judge {args.judge}`: {len(bodies)} requests of {PER_REQUEST} pairs per level\n")
-    print(f"{cpu_name()}; {datetime.date.today()}; python {platform.python_version()}\n")
+    print(f"{cpu_name()}, {lscpu().get('CPU(s)', '?')} CPUs; {datetime.date.today()}; "
+          f"python {platform.python_version()}\n")
     print("| caller | requests | p50 ms | p99 ms | pairs/s |")
     print("|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
