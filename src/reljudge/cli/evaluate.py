@@ -10,17 +10,12 @@ import typer
 from reljudge.cli.judge_options import JudgeChoice, RetryUnscored, judge_flags
 from reljudge.cli.options import (
     BatchSize,
-    Columns,
-    Layout,
     Level,
-    MeanRuleOpt,
     NoStore,
-    Products,
+    PairReading,
     Scheme,
-    SkipInvalid,
-    SmallVersion,
-    Split,
     StorePath,
+    reading_flags,
     reports_errors,
 )
 from reljudge.judges import DEFAULT_JUDGE
@@ -31,6 +26,7 @@ if TYPE_CHECKING:
 
 @reports_errors
 @judge_flags(default=DEFAULT_JUDGE, help="Judge spec when judging PAIRS.")
+@reading_flags
 def evaluate(
     pairs: Annotated[Optional[Path], typer.Argument(help="Labelled pairs to judge and compare.")] = None,
     judgments: Annotated[
@@ -47,18 +43,12 @@ def evaluate(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout instead of tables.")] = False,
     scheme: Scheme = None,
     level: Level = None,
-    layout: Layout = "auto",
-    columns: Columns = None,
-    products: Products = None,
-    split: Split = None,
-    small_version: SmallVersion = False,
-    mean_rule: MeanRuleOpt = "round",
-    skip_invalid: SkipInvalid = False,
     store: StorePath = None,
     no_store: NoStore = False,
     batch_size: BatchSize = 64,
     retry_unscored: RetryUnscored = False,
     *,
+    reading: PairReading,
     choice: JudgeChoice,
 ) -> None:
     """Judge PAIRS (or read --judgments) and compare with the human labels: alpha, accuracy, macro-F1, confusion."""
@@ -72,14 +62,12 @@ def evaluate(
         raise ReljudgeError("give either PAIRS (to judge and compare) or --judgments OUT --labels PAIRS")
     if judgments is not None and labels is None:
         raise ReljudgeError("--judgments needs --labels PAIRS: the file with the human labels")
-    read_options = dict(layout=layout, columns=columns, products=products, split=split, small_version=small_version,
-                        mean_rule=mean_rule, skip_invalid=skip_invalid, rejected_path=None)
     asked = dict(by=by, bootstrap=bootstrap, seed=seed)
     if judgments is not None:
-        report = _compare_file(judgments, labels, annotations, scheme, level, read_options, asked)
+        report = _compare_file(judgments, labels, annotations, scheme, level, reading, asked)
     else:
         the_judge, the_scheme = open_judge(choice, scheme, level, progress=not as_json)
-        read = load_pairs(pairs, the_scheme, **read_options)
+        read = load_pairs(pairs, the_scheme, reading)
         long_form = read_annotations(annotations, scheme=the_scheme) if annotations else None
         with record_inputs(read, the_scheme, store, no_store, annotations=long_form,
                            annotations_source=str(annotations)) as the_store:
@@ -90,7 +78,7 @@ def evaluate(
 
 
 def _compare_file(judgments: Path, labels: Path, annotations: Optional[Path], scheme: Optional[str],
-                  level: Optional[str], read_options: dict, asked: dict) -> EvaluationReport:
+                  level: Optional[str], reading: PairReading, asked: dict) -> EvaluationReport:
     """--judgments OUT --labels PAIRS: judgments already made, against the labels of the same pairs."""
     from reljudge.cli.inputs import load_pairs
     from reljudge.evaluation import compare
@@ -98,7 +86,7 @@ def _compare_file(judgments: Path, labels: Path, annotations: Optional[Path], sc
     from reljudge.labels import get_scheme
 
     the_scheme = get_scheme(scheme or "esci", level)
-    read = load_pairs(labels, the_scheme, **read_options)
+    read = load_pairs(labels, the_scheme, reading)
     long_form = read_annotations(annotations, scheme=the_scheme) if annotations else None
     return compare(read_judgments(judgments, scheme=the_scheme), read, scheme=the_scheme, annotations=long_form,
                    **asked)

@@ -6,31 +6,17 @@ from pathlib import Path
 
 from rich.console import Console
 
-from reljudge.cli.options import parse_columns
+from reljudge.cli.options import PairReading
 from reljudge.io import PairsRead, read_pairs, write_rejected
-from reljudge.labels import LabelScheme, MeanRule
+from reljudge.labels import LabelScheme
 
 
-def load_pairs(
-    path: Path,
-    scheme: LabelScheme,
-    *,
-    layout: str,
-    columns: str | None,
-    products: Path | None,
-    split: str | None,
-    small_version: bool,
-    mean_rule: str,
-    skip_invalid: bool,
-    rejected_path: Path | None,
-    require_labels: bool = False,
-) -> PairsRead:
-    """Read pairs; with --skip-invalid, write the rejected rows to `rejected_path` and say so on stderr."""
-    read = read_pairs(
-        path, scheme=scheme, layout=layout, columns=parse_columns(columns), products=products, split=split,
-        small_version=small_version, mean_rule=MeanRule(mean_rule), require_labels=require_labels,
-        skip_invalid=skip_invalid,
-    )
+def load_pairs(path: Path, scheme: LabelScheme, reading: PairReading | None = None, *,
+               rejected_path: Path | None = None, require_labels: bool = False) -> PairsRead:
+    """Read pairs as `reading` says (default: the flags' defaults); with --skip-invalid, write the rejected rows to
+    `rejected_path` and say so on stderr."""
+    options = (reading or PairReading()).read_options()
+    read = read_pairs(path, scheme=scheme, require_labels=require_labels, **options)
     if read.rejected and rejected_path is not None:
         write_rejected(rejected_path, read.rejected)
         Console(stderr=True).print(

@@ -4,27 +4,25 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from reljudge.cli.judge_options import JudgeChoice, RetryUnscored, judge_flags
 from reljudge.cli.options import (
     BatchSize,
-    Columns,
-    Layout,
     Level,
-    MeanRuleOpt,
     NoStore,
-    Products,
+    PairReading,
     Scheme,
-    SkipInvalid,
-    SmallVersion,
-    Split,
     StorePath,
+    reading_flags,
     reports_errors,
 )
 from reljudge.judges import DEFAULT_JUDGE
+
+if TYPE_CHECKING:
+    from reljudge.labels import LabelScheme
 
 ENGINES = ("local", "ray")
 log = logging.getLogger(__name__)
@@ -33,6 +31,7 @@ log = logging.getLogger(__name__)
 @reports_errors
 @judge_flags(default=DEFAULT_JUDGE, help="Judge spec, e.g. cross-encoder, lexical, majority, cross-encoder:DIR, "
                                          "causal:DIR, api:MODEL.")
+@reading_flags
 def judge(
     pairs: Annotated[Path, typer.Argument(help="Pairs to judge: .csv, .tsv, .jsonl or .parquet.")],
     output: Annotated[Path, typer.Option(
@@ -43,13 +42,6 @@ def judge(
     ] = None,
     scheme: Scheme = None,
     level: Level = None,
-    layout: Layout = "auto",
-    columns: Columns = None,
-    products: Products = None,
-    split: Split = None,
-    small_version: SmallVersion = False,
-    mean_rule: MeanRuleOpt = "round",
-    skip_invalid: SkipInvalid = False,
     store: StorePath = None,
     no_store: NoStore = False,
     batch_size: BatchSize = 64,
@@ -71,6 +63,7 @@ def judge(
                               "of starting a local Ray.")] = None,
     retry_unscored: RetryUnscored = False,
     *,
+    reading: PairReading,
     choice: JudgeChoice,
 ) -> None:
     """Label every query-product pair of PAIRS and write one judgment per pair to OUT."""
@@ -83,25 +76,23 @@ def judge(
     if retry_unscored and engine != "local":
         raise ReljudgeError("--retry-unscored works with --engine local")
     the_judge, the_scheme = open_judge(choice, scheme, level, progress=True)
-    options = dict(scheme=the_scheme, layout=layout, columns=columns, products=products, split=split,
-                   small_version=small_version, mean_rule=mean_rule, skip_invalid=skip_invalid)
     if is_directory_output(output):
         if fmt not in (None, "parquet"):
             raise ReljudgeError(f"a directory output holds Parquet shards, not {fmt}: give OUT a file suffix "
                                 f"for --format {fmt}")
-        _into_directory(pairs, output, the_judge, options, store=store, no_store=no_store, batch_size=batch_size,
-                        chunk_size=chunk_size, overwrite=overwrite, sort_by_query=sort_by_query, engine=engine,
-                        workers=workers, ray_address=ray_address, retry_unscored=retry_unscored)
+        _into_directory(pairs, output, the_judge, the_scheme, reading, store=store, no_store=no_store,
+                        batch_size=batch_size, chunk_size=chunk_size, overwrite=overwrite, sort_by_query=sort_by_query,
+                        engine=engine, workers=workers, ray_address=ray_address, retry_unscored=retry_unscored)
     else:
         if engine != "local":
             raise ReljudgeError(f"--engine {engine} writes a directory of shards: give --output a name without a "
                                 "file suffix")
-        _into_file(pairs, output, fmt, the_judge, options, store=store, no_store=no_store, batch_size=batch_size,
-                   retry_unscored=retry_unscored)
+        _into_file(pairs, output, fmt, the_judge, the_scheme, reading, store=store, no_store=no_store,
+                   batch_size=batch_size, retry_unscored=retry_unscored)
 
 
-def _into_file(pairs: Path, output: Path, fmt: str | None, the_judge, options: dict, *, store: Path | None,
-               no_store: bool, batch_size: int, retry_unscored: bool) -> None:
+def _into_file(pairs: Path, output: Path, fmt: str | None, the_judge, the_scheme: LabelScheme, reading: PairReading,
+               *, store: Path | None, no_store: bool, batch_size: int, retry_unscored: bool) -> None:
     """Read the whole input, judge it, write one file (the small-input path)."""
     from rich.console import Console
 
@@ -111,8 +102,7 @@ def _into_file(pairs: Path, output: Path, fmt: str | None, the_judge, options: d
     from reljudge.io import judgment_format, write_judgments
 
     fmt = judgment_format(output, fmt)
-    the_scheme = options["scheme"]
-    read = load_pairs(pairs, **options, rejected_path=rejected_beside(output))
+    read = load_pairs(pairs, the_scheme, reading, rejected_path=rejected_beside(output))
     with record_inputs(read, the_scheme, store, no_store) as the_store:
         run = judge_pairs(read.pairs, the_judge, store=the_store, input_name=str(pairs), batch_size=batch_size,
                           progress=True, retry_unscored=retry_unscored)
@@ -138,21 +128,20 @@ def _usage(the_judge) -> str:
     return f"\napi: {usage.describe()}" if usage is not None and usage.requests else ""
 
 
-def _into_directory(pairs: Path, output: Path, the_judge, options: dict, *, store: Path | None, no_store: bool,
-                    batch_size: int, chunk_size: int, overwrite: bool, sort_by_query: bool, engine: str,
-                    workers: int | None, ray_address: str | None, retry_unscored: bool) -> None:
+def _into_directory(pairs: Path, output: Path, the_judge, the_scheme: LabelScheme, reading: PairReading, *,
+                    store: Path | None, no_store: bool, batch_size: int, chunk_size: int, overwrite: bool,
+                    sort_by_query: bool, engine: str, workers: int | None, ray_address: str | None,
+                    retry_unscored: bool) -> None:
     """Stream the input into shards, resuming an earlier run of the same job."""
     import contextlib
 
     from rich.console import Console
 
-    from reljudge.cli.options import parse_columns
     from reljudge.infer.shards import MANIFEST, REJECTED
     from reljudge.infer.stream import judge_to_shards
-    from reljudge.labels import MeanRule
     from reljudge.store import Store
 
-    options = options | {"columns": parse_columns(options["columns"]), "mean_rule": MeanRule(options["mean_rule"])}
+    options = {"scheme": the_scheme, **reading.read_options()}
     console = Console(stderr=True, soft_wrap=True, highlight=False)
     if sort_by_query:
         log.info("sorting %s by query into %s first (out of core; skipped if a run left it there)", pairs, output)
@@ -167,7 +156,7 @@ def _into_directory(pairs: Path, output: Path, the_judge, options: dict, *, stor
         run = judge_to_shards(pairs, the_judge, output, options=options, store=the_store, chunk_size=chunk_size,
                               batch_size=batch_size, overwrite=overwrite, progress=True, engine=make_engine,
                               sort_by_query=sort_by_query, retry_unscored=retry_unscored)
-    spread = "  ".join(f"{label} {run.labels.get(label, 0)}" for label in options["scheme"].labels)
+    spread = "  ".join(f"{label} {run.labels.get(label, 0)}" for label in the_scheme.labels)
     earlier = f"; {run.resumed} shards from an earlier run" if run.resumed else ""
     rate = f", {run.pairs_per_second:,.0f} pairs/s" if run.judged_shards else ""
     if run.rejected:

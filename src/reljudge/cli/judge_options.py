@@ -27,6 +27,7 @@ from typing import Annotated, Any, Literal, Optional, Union
 import typer
 
 from reljudge.cli.flag_cache import cached_rows
+from reljudge.cli.options import gather_parameters
 from reljudge.errors import ReljudgeError
 
 #: What help panels and refusals call each built-in family with flags: (kind of judge, its --judge spec).
@@ -209,20 +210,10 @@ def judge_flags(*, default: str | None | Any = ..., help: str = "Judge spec.", f
     Put it under `@reports_errors`."""
 
     def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
-        signature = inspect.signature(command, eval_str=True)
-        if "choice" not in signature.parameters:
-            raise TypeError(f"{command.__name__} takes no 'choice' parameter for its JudgeChoice")
-        extra = _extra_parameters(default, help, flag)
+        def gather(given: dict[str, Any]) -> JudgeChoice:
+            flags = {flag.name: given[_PREFIX + flag.name] for flag in declared_flags()}
+            return JudgeChoice.from_command_line(given[_SPEC], flags, given[_GENERIC])
 
-        @functools.wraps(command)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            flags = {flag.name: kwargs.pop(_PREFIX + flag.name) for flag in declared_flags()}
-            choice = JudgeChoice.from_command_line(kwargs.pop(_SPEC), flags, kwargs.pop(_GENERIC))
-            return command(*args, choice=choice, **kwargs)
-
-        kept = [p for p in signature.parameters.values() if p.name != "choice"]
-        wrapper.__signature__ = signature.replace(parameters=kept + extra)
-        wrapper.__annotations__ = {p.name: p.annotation for p in kept + extra} | {"return": None}
-        return wrapper
+        return gather_parameters(command, "choice", _extra_parameters(default, help, flag), gather)
 
     return decorate

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from reljudge.cli.judge_options import JudgeChoice, judge_flags
-from reljudge.cli.options import Columns, Layout, NoStore, Scheme, StorePath, reports_errors
+from reljudge.cli.options import Columns, Layout, NoStore, PairReading, Scheme, StorePath, reports_errors
 from reljudge.judges import DEFAULT_JUDGE
 
 labels_app = typer.Typer(help="Move labels between reljudge and Label Studio, Quepid, OpenSearch's Search "
@@ -121,9 +121,7 @@ def _human_table(pairs: Path, scheme: str | None, layout: str, columns: str | No
     from reljudge.labels import get_scheme
 
     the_scheme = get_scheme(scheme or "esci")
-    read = load_pairs(pairs, the_scheme, layout=layout, columns=columns, products=None, split=None,
-                      small_version=False, mean_rule="round", skip_invalid=False, rejected_path=None,
-                      require_labels=True)
+    read = load_pairs(pairs, the_scheme, PairReading(layout, columns), require_labels=True)
     import pandas as pd
 
     table = pd.DataFrame({"pair_id": [p.pair_id for p in read.pairs], "query_id": [p.query_id for p in read.pairs],
@@ -140,8 +138,7 @@ def _judged_table(pairs: Path, choice: JudgeChoice, scheme: str | None, layout: 
     from reljudge.infer.batch import judge_pairs, to_frame
 
     the_judge, the_scheme = open_judge(choice, scheme, None, progress=True)
-    read = load_pairs(pairs, the_scheme, layout=layout, columns=columns, products=None, split=None,
-                      small_version=False, mean_rule="round", skip_invalid=False, rejected_path=None)
+    read = load_pairs(pairs, the_scheme, PairReading(layout, columns))
     with record_inputs(read, the_scheme, store, no_store) as the_store:
         run = judge_pairs(read.pairs, the_judge, store=the_store, input_name=str(pairs), progress=True)
     table = to_frame(read.pairs, run.judgments, the_scheme)
@@ -205,8 +202,7 @@ def _known_pairs(pairs: Path | None, scheme, layout: str, columns: str | None, s
 
         from reljudge.cli.inputs import load_pairs
 
-        read = load_pairs(pairs, scheme, layout=layout, columns=columns, products=None, split=None,
-                          small_version=False, mean_rule="round", skip_invalid=False, rejected_path=None)
+        read = load_pairs(pairs, scheme, PairReading(layout, columns))
         return pd.DataFrame({"pair_id": [p.pair_id for p in read.pairs], "pair_hash": [p.pair_hash for p in read.pairs],
                              "query_id": [p.query_id for p in read.pairs], "query": [p.query for p in read.pairs],
                              "product_id": [p.product.product_id for p in read.pairs]}), read

@@ -9,19 +9,7 @@ from typing import Annotated
 import typer
 
 from reljudge.cli.judge_options import JudgeChoice, judge_flags
-from reljudge.cli.options import (
-    Columns,
-    Layout,
-    Level,
-    MeanRuleOpt,
-    Products,
-    Scheme,
-    SkipInvalid,
-    SmallVersion,
-    Split,
-    StorePath,
-    reports_errors,
-)
+from reljudge.cli.options import Level, PairReading, Scheme, StorePath, reading_flags, reports_errors
 from reljudge.judges import DEFAULT_JUDGE
 
 queue_app = typer.Typer(help="Labelling queues: pairs chosen for people to label on the page.", no_args_is_help=True)
@@ -31,6 +19,7 @@ AsJson = Annotated[bool, typer.Option("--json", help="Print JSON lines instead o
 @queue_app.command("add")
 @reports_errors
 @judge_flags(default=DEFAULT_JUDGE, help="The judge whose probabilities choose the pairs (its labels are audited).")
+@reading_flags
 def add(
     pairs: Annotated[Path, typer.Argument(help="Candidate pairs: .csv, .tsv, .jsonl or .parquet.")],
     name: Annotated[str, typer.Option("--name", help="The queue's name (letters, digits, _ . @ -).")],
@@ -48,15 +37,9 @@ def add(
     seed: Annotated[int, typer.Option(help="Seeds --select random and which pairs overlap.")] = 0,
     scheme: Scheme = None,
     level: Level = None,
-    layout: Layout = "auto",
-    columns: Columns = None,
-    products: Products = None,
-    split: Split = None,
-    small_version: SmallVersion = False,
-    mean_rule: MeanRuleOpt = "round",
-    skip_invalid: SkipInvalid = False,
     store: StorePath = None,
     *,
+    reading: PairReading,
     choice: JudgeChoice,
 ) -> None:
     """Judge PAIRS (through the store's cache), choose up to N of them, and queue them for the labelling page.
@@ -64,14 +47,12 @@ def add(
     A pair counts as labelled when the file gives it a label or the store holds one (from a label file or an
     earlier queue); uncertain and random choose among unlabelled pairs in no queue yet.
     """
-    from reljudge.cli.inputs import load_pairs
+    from reljudge.cli.inputs import load_pairs, rejected_beside
     from reljudge.cli.session import open_judge, record_inputs
     from reljudge.service.queues import add_queue
 
     the_judge, the_scheme = open_judge(choice, scheme, level)
-    read = load_pairs(pairs, the_scheme, layout=layout, columns=columns, products=products, split=split,
-                      small_version=small_version, mean_rule=mean_rule, skip_invalid=skip_invalid,
-                      rejected_path=pairs.with_name(pairs.name + ".rejected.csv"))
+    read = load_pairs(pairs, the_scheme, reading, rejected_path=rejected_beside(pairs))
     with record_inputs(read, the_scheme, store, no_store=False) as the_store:
         made = add_queue(the_store, the_judge, read.pairs, name=name, select=select, n=n, overlap=overlap,
                          measure=uncertainty, seed=seed, source=str(pairs))

@@ -9,7 +9,17 @@ from typing import Annotated
 import typer
 
 from reljudge.cli.judge_options import JudgeChoice, judge_flags
-from reljudge.cli.options import Columns, Layout, MeanRuleOpt, NoStore, Products, Scheme, StorePath, reports_errors
+from reljudge.cli.options import (
+    Columns,
+    Layout,
+    MeanRuleOpt,
+    NoStore,
+    PairReading,
+    Products,
+    Scheme,
+    StorePath,
+    reports_errors,
+)
 
 _STYLES = "evidence,attributes,decision-tree"
 
@@ -50,8 +60,7 @@ def rationales(
     from reljudge.train.rationales import collect_rationales, write_rationales
 
     the_scheme = get_scheme(scheme or "esci")
-    read = load_pairs(pairs, the_scheme, layout=layout, columns=columns, products=products, split=None,
-                      small_version=False, mean_rule=mean_rule, skip_invalid=False, rejected_path=None,
+    read = load_pairs(pairs, the_scheme, PairReading(layout, columns, products, mean_rule=mean_rule),
                       require_labels=True)
     has_split = any("split" in p.segments for p in read.pairs)
     asked = [p for p in read.pairs if not has_split or p.segments.get("split") == train_split]

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from reljudge.cli.options import Columns, Layout, MeanRuleOpt, Products, Scheme, reports_errors
+from reljudge.cli.options import Columns, Layout, MeanRuleOpt, PairReading, Products, Scheme, reports_errors
 
 
 @reports_errors
@@ -51,8 +51,7 @@ def select(
     from reljudge.train.select import SelectOptions, select_with_family
 
     the_scheme = get_scheme(scheme or "esci")
-    read = load_pairs(pairs, the_scheme, layout=layout, columns=columns, products=products, split=None,
-                      small_version=False, mean_rule=mean_rule, skip_invalid=False, rejected_path=None,
+    read = load_pairs(pairs, the_scheme, PairReading(layout, columns, products, mean_rule=mean_rule),
                       require_labels=True)
     has_split = any("split" in p.segments for p in read.pairs)
     train = [p for p in read.pairs if not has_split or p.segments.get("split") == train_split]

@@ -11,7 +11,16 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from reljudge.cli.options import Columns, Layout, MeanRuleOpt, Products, Scheme, SkipInvalid, reports_errors
+from reljudge.cli.options import (
+    Columns,
+    Layout,
+    MeanRuleOpt,
+    PairReading,
+    Products,
+    Scheme,
+    SkipInvalid,
+    reports_errors,
+)
 from reljudge.cli.train_settings import training_config, with_setting_flags
 
 
@@ -54,10 +63,8 @@ def _train(
                                  param_hint="--dpo, --from")
     resolved = training_config(judge_name, config, settings)
     the_scheme = get_scheme(scheme or "esci")
-    read = load_pairs(
-        data, the_scheme, layout=layout, columns=columns, products=products, split=None, small_version=False,
-        mean_rule=mean_rule, skip_invalid=skip_invalid, rejected_path=output / "rejected.csv", require_labels=True,
-    )
+    reading = PairReading(layout, columns, products, mean_rule=mean_rule, skip_invalid=skip_invalid)
+    read = load_pairs(data, the_scheme, reading, rejected_path=output / "rejected.csv", require_labels=True)
     if dpo:
         from reljudge.train.dpo import train_dpo
         from reljudge.train.registry import split_pairs

@@ -58,6 +58,24 @@ def label_of(rating: object, scheme: LabelScheme) -> str:
     return ascending[int(value)]
 
 
+def label_at(rating: object, scheme: LabelScheme, source: str, row: int, field: str) -> str:
+    """`label_of`, its refusal an InputError naming the file, the row and the field."""
+    try:
+        return label_of(rating, scheme)
+    except SchemeError as exc:
+        raise InputError(source, str(exc), row=row, field=field) from None
+
+
+def read_json_list(path: str | Path, key: str, expected: str, *, bare: bool = False) -> list:
+    """The list under `key` of a JSON object file (`bare`: or the file's own top-level list), or an InputError
+    naming the file, the key and `expected` ("a Quepid book export")."""
+    document = read_json(path)
+    found = document.get(key) if isinstance(document, dict) else document if bare else None
+    if not isinstance(found, list):
+        raise InputError(str(path), f"expected {expected}: an object with a {key!r} list", field=key)
+    return found
+
+
 def read_json(path: str | Path) -> object:
     """A JSON file, or an InputError naming it and where the JSON breaks."""
     path = Path(path)

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from reljudge.errors import InputError, SchemeError
+from reljudge.errors import InputError
 from reljudge.io.atomic import atomic_path
-from reljudge.io.interop import label_of, rating_of, ratings_frame, read_json
+from reljudge.io.interop import label_at, rating_of, ratings_frame, read_json_list
 from reljudge.io.tables import read_table
 from reljudge.labels import LabelScheme
 
@@ -55,7 +55,7 @@ def read_quepid_ratings(path: str | Path, *, scheme: LabelScheme) -> pd.DataFram
         if not str(docid or "").strip():
             continue
         rows.append({"query": str(query).strip(), "product_id": str(docid).strip(), "annotator": CSV_ANNOTATOR,
-                     "label": _label(rating, scheme, source, int(number), "rating")})
+                     "label": label_at(rating, scheme, source, int(number), "rating")})
     return ratings_frame(rows)
 
 
@@ -66,11 +66,7 @@ def read_quepid_book(path: str | Path, *, scheme: LabelScheme) -> pd.DataFrame:
         InputError: no `query_doc_pairs` list, or a rating the scheme has no label for, naming the pair's number.
     """
     source = str(path)
-    book = read_json(path)
-    pairs = book.get("query_doc_pairs") if isinstance(book, dict) else None
-    if not isinstance(pairs, list):
-        raise InputError(source, "expected a Quepid book export: an object with a 'query_doc_pairs' list",
-                         field="query_doc_pairs")
+    pairs = read_json_list(path, "query_doc_pairs", "a Quepid book export")
     rows = []
     for number, pair in enumerate(pairs, start=1):
         query = str(pair.get("query_text") or pair.get("query") or "").strip()
@@ -79,12 +75,5 @@ def read_quepid_book(path: str | Path, *, scheme: LabelScheme) -> pd.DataFrame:
                 continue
             user = judgement.get("user_email") or judgement.get("user_id") or "quepid"
             rows.append({"query": query, "product_id": str(pair.get("doc_id", "")).strip(), "annotator": str(user),
-                         "label": _label(judgement["rating"], scheme, source, number, "judgements.rating")})
+                         "label": label_at(judgement["rating"], scheme, source, number, "judgements.rating")})
     return ratings_frame(rows)
-
-
-def _label(rating: object, scheme: LabelScheme, source: str, row: int, field: str) -> str:
-    try:
-        return label_of(rating, scheme)
-    except SchemeError as exc:
-        raise InputError(source, str(exc), row=row, field=field) from None

@@ -13,9 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from reljudge.errors import InputError, SchemeError
 from reljudge.io.atomic import atomic_path
-from reljudge.io.interop import label_of, rating_of, ratings_frame, read_json
+from reljudge.io.interop import label_at, rating_of, ratings_frame, read_json_list
 from reljudge.labels import LabelScheme
 
 #: The annotator of the ratings read from a judgment list, which names no one.
@@ -46,18 +45,11 @@ def read_srw(path: str | Path, *, scheme: LabelScheme) -> pd.DataFrame:
         InputError: no judgmentRatings list, or a rating the scheme has no label for, naming the query's number.
     """
     source = str(path)
-    body = read_json(path)
-    entries = body.get("judgmentRatings") if isinstance(body, dict) else body
-    if not isinstance(entries, list):
-        raise InputError(source, "expected a judgment list: an object with a 'judgmentRatings' list",
-                         field="judgmentRatings")
+    entries = read_json_list(path, "judgmentRatings", "a judgment list", bare=True)
     rows = []
     for number, entry in enumerate(entries, start=1):
         for rating in entry.get("ratings") or []:
-            try:
-                label = label_of(rating.get("rating"), scheme)
-            except SchemeError as exc:
-                raise InputError(source, str(exc), row=number, field="ratings.rating") from None
+            label = label_at(rating.get("rating"), scheme, source, number, "ratings.rating")
             rows.append({"query": str(entry.get("query", "")).strip(), "product_id": str(rating.get("docId", "")),
                          "annotator": SRW_ANNOTATOR, "label": label})
     return ratings_frame(rows)
