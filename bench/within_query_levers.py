@@ -10,7 +10,8 @@ The levers (see `LEVERS`): (a) LightGBM lambdarank over each query's candidates,
 at the training label mix) or its out-of-fold score, z and gap as features of the stack; (b) Home Depot's graded
 order, from a lambdarank model and a lexical judge fitted on its queries outside ab_fidelity's sample, read on
 title-only ESCI pairs; (c) prior offsets and group-relative features; (d) labels from the ordered expected gain;
-(e) two probes of signals the stack lacks (attribute agreement, six-layer sentence embeddings).
+(e) probes of signals the stack lacks (attribute agreement, six-layer sentence embeddings, and query-title agreement
+per embedding dimension, which the stack may weigh apart).
 
 Inputs are cached (`--cache`): the stack's lexical and semantic features (the shipped cross-encoder's own), the
 Home Depot scores, the probes, and the `rank-encoder` step's scores (the lever that fine-tunes: a two-layer MiniLM
@@ -206,12 +207,34 @@ def esci_inputs(cache: Path) -> dict[str, dict[str, np.ndarray]]:
             "attr": cached(cache, f"esci_{split}_attributes", lambda pairs=pairs: attribute_features(pairs)),
             "emb": relative(queries, cached(cache, f"esci-{split}-embedding",
                                             lambda pairs=pairs: embedding_cosine(pairs))),
+            "agree": cached(cache, f"esci_{split}_agreement", lambda pairs=pairs: static_agreement(pairs)),
+            "emb-agree": cached(cache, f"esci_{split}_embedding_agreement",
+                                lambda pairs=pairs: embedding_agreement(pairs)),
         }
     ranking = rank_encoder_scores(cache)
     if ranking is not None:
         for split, block in out.items():
             block["rank-enc"] = relative(block["queries"], ranking[split])
     return out
+
+
+def static_agreement(pairs: Sequence) -> np.ndarray:
+    """Per dimension, the product of the query's and the title's unit static token vectors (64 columns): a cosine
+    whose dimensions the stack may weigh apart (a product type's directions more than a colour's)."""
+    semantic = shipped_encoder().semantic
+    queries = semantic.vectors([p.query for p in pairs])
+    return queries * semantic.vectors([p.product.title for p in pairs])
+
+
+def embedding_agreement(pairs: Sequence) -> np.ndarray:
+    """The same with all-MiniLM-L6-v2's six-layer sentence embeddings of query and title (384 columns)."""
+    from sentence_transformers import SentenceTransformer
+
+    from reljudge.train.encoder import default_base
+
+    model = SentenceTransformer(str(default_base()), device="cpu")
+    encode = lambda texts: model.encode(texts, batch_size=64, normalize_embeddings=True)  # noqa: E731
+    return encode([p.query for p in pairs]) * encode([p.product.title for p in pairs])
 
 
 #: Words after which a query's product type has ended ("case for iphone": the type is "case").
@@ -396,6 +419,10 @@ BLOCKS = {
     "attr": lambda d: d["attr"],
     "emb": lambda d: d["emb"],
     "rank-enc": lambda d: d["rank-enc"],
+    "agree": lambda d: d["agree"],
+    "agree-centered": lambda d: _by_query(d["queries"], d["agree"], "centered"),
+    "emb-agree": lambda d: d["emb-agree"],
+    "emb-agree-centered": lambda d: _by_query(d["queries"], d["emb-agree"], "centered"),
     "centered": lambda d: _by_query(d["queries"], d["group"], "centered"),
     "query-mean": lambda d: _by_query(d["queries"], d["group"], "mean"),
 }
@@ -524,6 +551,14 @@ LEVERS = (
     # signals beyond the stack's features
     Lever("(e) + attribute probe (soft coverage, head noun, IDF coverage)", blocks=("lex", "sem", "attr")),
     Lever("(e) + six-layer MiniLM query-title cosine (score, z, gap)", blocks=("lex", "sem", "emb")),
+    Lever("(e) + query-title agreement per dimension, static vectors (64)", blocks=("lex", "sem", "agree")),
+    Lever("(e) + the same, centred on the query's mean", blocks=("lex", "sem", "agree-centered")),
+    Lever("(e) + query-title agreement per dimension, static vectors (64), C 0.001", blocks=("lex", "sem", "agree"),
+          C=0.001),
+    Lever("(e) + query-title agreement per dimension, six-layer MiniLM (384)", blocks=("lex", "sem", "emb-agree")),
+    Lever("(e) + the same, centred on the query's mean (384)", blocks=("lex", "sem", "emb-agree-centered")),
+    Lever("(e) + query-title agreement per dimension, six-layer MiniLM (384), C 0.001",
+          blocks=("lex", "sem", "emb-agree"), C=0.001),
     Lever("(a) cross-encoder fine-tuned with a pairwise ranking loss, alone (score, z, gap)", blocks=("rank-enc",)),
     Lever("(a) + cross-encoder fine-tuned with a pairwise ranking loss (score, z, gap)",
           blocks=("lex", "sem", "rank-enc")),

@@ -19,6 +19,7 @@ from reljudge.judges.features.lexical import (
     coverage,
     group_features,
     group_z,
+    negated_mentions,
     pair_features,
     split_negated,
     title_similarity,
@@ -104,6 +105,17 @@ def test_coverage_phrase_and_negation():
     assert split_negated(tokenize("bottle for kids without glass straws")) == (["bottle", "kid"], ["glass", "straw"])
 
 
+def test_a_negation_ends_at_a_connector_or_after_two_terms():
+    assert split_negated(tokenize("lights without wiring with switch")) == (["light", "switch"], ["wiring"])
+    assert split_negated(tokenize("drain without overflow solid brass")) == (["drain", "brass"], ["overflow", "solid"])
+
+
+def test_a_product_that_negates_a_term_does_not_have_it():
+    plain, negated = negated_mentions(tokenize("Swim Trunks, No Mesh Liner; Stemless, BPA free, with Handles"))
+    assert negated == {"mesh", "liner", "stem", "bpa"}
+    assert {"swim", "trunk", "handle"} <= plain and not plain & negated
+
+
 def test_group_z_standardises_within_the_group():
     np.testing.assert_allclose(group_z(np.array([1.0, 3.0, 3.0, 1.0])), [-1, 1, 1, -1])
     assert not group_z(np.full(3, 2.0)).any()
@@ -129,6 +141,15 @@ def test_group_features_on_a_hand_made_group():
     assert list(rows["phrase_title"]) == [1.0, 0.0]
     assert list(rows["num_missing"]) == [0.0, 1.0]  # "6" never appears in b
     assert list(rows["neg_hit_title"]) == [0.0, 1.0]  # b has the braid the query does not want
+    assert list(rows["neg_echo_all"]) == [0.0, 0.0]
+
+
+def test_a_product_without_what_the_query_negates_echoes_it_rather_than_hits_it():
+    query = "paper bags without handles"
+    pairs = [Pair(query, Product("a", "Paper Bags with Handles"), query_id="q"),
+             Pair(query, Product("b", "Flat Paper Bags, No Handles"), query_id="q")]
+    rows = pd.DataFrame(group_features(pairs), columns=FEATURE_NAMES)
+    assert list(rows["neg_hit_title"]) == [1.0, 0.0] and list(rows["neg_echo_all"]) == [0.0, 1.0]
     np.testing.assert_allclose(rows["bm25_title_z"], [1.0, -1.0])
 
 

@@ -6,6 +6,12 @@ statistics and a pair's features depend only on the pair and its group. ESCI lab
 else the query retrieved: how typical a candidate is of its group (`category_share`, `title_similarity`) is the
 strongest single addition to plain overlap (cross-validated alpha 0.22 -> 0.25 on the ESCI train split).
 
+A third of ESCI's queries negate ("paper bags without handles"), and their candidates mostly have the words the query
+wants: what orders them is whether a product has the negated term or says it is without it ("No Mesh Liner",
+"stemless"). A negation's scope ends at a connector or after two terms, and a product's own negations are no hit
+(`negated_mentions`): on the ESCI train split (grouped 5-fold CV, the cross-encoder's stack without its encoder)
+the mean per-query Kendall tau went from 0.203 to 0.230, alpha 0.260 to 0.262.
+
 Everything here is a pure function of its arguments; `pair_features` is the one entry point the judge and the
 trainer use.
 """
@@ -32,6 +38,10 @@ _APOSTROPHES = re.compile(r"['’`]")
 
 #: Words that negate what follows them in a query ("bottle without straw", "silicone not clear").
 NEGATIONS = frozenset({"without", "not", "no", "non", "excluding", "except"})
+#: Words that end a negation's scope ("lights without wiring with switch" negates only the wiring).
+NEGATION_ENDS = frozenset({"with", "and", "for", "but", "or"})
+#: A negation covers at most this many terms ("faucet drain without overflow solid brass" still wants brass).
+NEGATION_SCOPE = 2
 #: Function words left out of query-term coverage, so "pants for men" is not half-matched by any "for".
 STOPWORDS = frozenset({"a", "an", "and", "the", "for", "of", "in", "on", "to", "with", "by", "or", "at", "from"})
 #: Colour words: a query's colour that the product lacks is a typical Substitute.
@@ -51,13 +61,16 @@ COLORS = frozenset({
 #   other_brand_in_query      the query names another candidate's brand and not this one's
 #   color_query, color_match, color_mismatch   the query names a colour; the product's colour or title has it;
 #                             the product's colour field names other colours only
-#   neg_query, neg_hit_title, neg_hit_all      the query negates terms; the fraction of them in the title / text
+#   neg_query, neg_hit_title, neg_hit_all      the query negates terms; the fraction of them the title / text has
+#                             (a mention the product negates itself, "no mesh lining", is no hit)
+#   neg_echo_all              the fraction of them the product's text negates too ("no mesh", "stemless", "bpa free")
 #   category_share, title_similarity           how typical the candidate is of its group (functions below)
 #   *_z                       the four match scores standardised within the group (`group_z`)
 _BASE = (
     "bm25_title", "bm25_all", "cov_title", "cov_all", "phrase_title", "query_len", "title_len", "text_len",
     "num_query", "num_missing", "brand_in_query", "other_brand_in_query", "color_query", "color_match",
-    "color_mismatch", "neg_query", "neg_hit_title", "neg_hit_all", "category_share", "title_similarity",
+    "color_mismatch", "neg_query", "neg_hit_title", "neg_hit_all", "neg_echo_all", "category_share",
+    "title_similarity",
 )
 #: The match scores that are also standardised within the query group (see `group_z`).
 RELATIVE = ("bm25_title", "bm25_all", "cov_title", "cov_all")
@@ -139,20 +152,52 @@ def contains_phrase(phrase: Sequence[str], doc: Sequence[str]) -> bool:
 
 
 def split_negated(query: Sequence[str]) -> tuple[list[str], list[str]]:
-    """Split query tokens into the wanted terms and the negated ones (everything after a negation word).
+    """Split query tokens into the wanted terms and the negated ones.
 
-    "weighted blanket without glass beads" wants {weighted, blanket} and negates {glass, bead}. Negation words and
-    stopwords are dropped from both lists.
+    A negation word negates the terms after it, up to `NEGATION_SCOPE` of them or a word of `NEGATION_ENDS`:
+    "weighted blanket without glass beads" wants {weighted, blanket} and negates {glass, bead}; "lights without
+    wiring with switch" wants {light, switch} and negates {wiring}. Negation words and stopwords are dropped from
+    both lists.
     """
     wanted: list[str] = []
     negated: list[str] = []
-    target = wanted
+    left = 0
     for token in query:
         if token in NEGATIONS:
-            target = negated
+            left = NEGATION_SCOPE
+        elif token in NEGATION_ENDS:
+            left = 0
         elif token not in STOPWORDS:
-            target.append(token)
+            if left:
+                negated.append(token)
+                left -= 1
+            else:
+                wanted.append(token)
     return wanted, negated
+
+
+def negated_mentions(tokens: Sequence[str]) -> tuple[set[str], set[str]]:
+    """(terms a product text has plainly, terms it negates itself): "no mesh lining", "without handle", "bpa
+    free" and "stemless" negate mesh, lining, handle, bpa and stem; every other token is had plainly."""
+    plain: set[str] = set()
+    negated: set[str] = set()
+    left = 0
+    for i, token in enumerate(tokens):
+        if token in NEGATIONS:
+            left = NEGATION_SCOPE
+            continue
+        if token in NEGATION_ENDS:
+            left = 0
+        if left and token not in STOPWORDS:
+            negated.add(token)
+            left -= 1
+        elif i + 1 < len(tokens) and tokens[i + 1] == "free":
+            negated.add(token)
+        elif token.endswith("less") and len(token) > 6:
+            negated.add(stem(token[:-4]))
+        else:
+            plain.add(token)
+    return plain, negated
 
 
 def group_z(values: np.ndarray) -> np.ndarray:
@@ -236,6 +281,8 @@ def _pair_features(
 ) -> dict[str, float]:
     """The features that need only the pair itself (plus the group's brands, for `other_brand_in_query`)."""
     wanted, negated = split_negated(query)
+    title_plain, _ = negated_mentions(title) if negated else (set(title), set())
+    text_plain, text_negated = negated_mentions(text) if negated else (set(text), set())
     query_set, title_set = set(query), set(title)
     numbers = {t for t in wanted if any(ch.isdigit() for ch in t)}
     colors = set(wanted) & COLORS
@@ -259,9 +306,10 @@ def _pair_features(
         "color_match": float(color_match),
         "color_mismatch": float(bool(colors) and bool(product_colors) and not color_match),
         "neg_query": float(bool(negated)),
-        # The product has what the query asked to be without.
-        "neg_hit_title": coverage(negated, title),
-        "neg_hit_all": coverage(negated, text),
+        # The product has what the query asked to be without; or says it is without it too.
+        "neg_hit_title": coverage(negated, title_plain),
+        "neg_hit_all": coverage(negated, text_plain),
+        "neg_echo_all": coverage(negated, text_negated),
     }
 
 
