@@ -12,6 +12,11 @@ stack), after a warm-up batch; alpha is on the valid pairs among them.
     python bench/encoder_speed.py --torch-model DIR                 # if the torch model is elsewhere
     python bench/encoder_speed.py --full-model out/ce-esci          # and against the six-layer model
     python bench/encoder_speed.py --graphs                          # and the encoder alone, runtime by runtime
+    python bench/encoder_speed.py --int8-variants                   # and every int8 weight choice, end to end
+
+The int8 weight choices (`reljudge export --int8-weights`: 8-bit or 7-bit, per channel or per tensor, signed or
+unsigned weights) run different onnxruntime kernels by instruction set (AVX2, AVX-512, VNNI): each is exported
+from the same torch model and run as the judge, with its labels against `CrossEncoder.predict`'s.
 """
 
 from __future__ import annotations
@@ -47,10 +52,10 @@ def bench_pairs(n: int = 2000):
     return chosen
 
 
-def run_fast(pairs):
+def run_fast(pairs, judge_dir: str = ""):
     from reljudge.judges.registry import load_judge
 
-    judge = load_judge("cross-encoder", threads=THREADS)
+    judge = load_judge(f"cross-encoder:{judge_dir}" if judge_dir else "cross-encoder", threads=THREADS)
     judge.predict_proba(pairs[:32])
     started = time.perf_counter()
     proba = judge.predict_proba(pairs)
@@ -143,7 +148,19 @@ def export_variants(torch_model: str, scratch: str) -> list[tuple[str, str]]:
     return variants
 
 
-def child(which: str, torch_model: str) -> None:
+def int8_variants(torch_model: str, scratch: str) -> list[tuple[str, str]]:
+    """The torch model exported as the shipped graph ([CLS] last layer) with each int8 weight choice: (name, dir)."""
+    from reljudge.train.export import INT8_WEIGHTS, export_onnx
+
+    variants = []
+    for weights in INT8_WEIGHTS:
+        output = Path(scratch) / f"int8-{weights}"
+        export_onnx(torch_model, output, int8=True, int8_weights=weights)
+        variants.append((f"int8 {weights}", str(output)))
+    return variants
+
+
+def child(which: str, torch_model: str, judge_dir: str = "") -> None:
     """Run one path and print its figures as JSON (called in a subprocess by main)."""
     from reljudge.labels import get_scheme
     from reljudge.train.common import agreement_figures
@@ -152,7 +169,10 @@ def child(which: str, torch_model: str) -> None:
     if which in ("roofline", "encoder"):
         print(json.dumps((roofline if which == "roofline" else run_encoder)(pairs, torch_model)))
         return
-    scores, seconds, name = run_fast(pairs) if which == "fast" else run_sentence_transformers(pairs, torch_model)
+    if which == "fast":
+        scores, seconds, name = run_fast(pairs, judge_dir)
+    else:
+        scores, seconds, name = run_sentence_transformers(pairs, torch_model)
     scheme = get_scheme("esci")
     valid = [i for i, p in enumerate(pairs) if p.segments["split"] == "valid"]
     figures = agreement_figures(scheme, [pairs[i].label for i in valid],
@@ -168,10 +188,14 @@ def main() -> int:
     parser.add_argument("--full-model", help="a full-size model the shipped judge stands in for, also measured")
     parser.add_argument("--graphs", action="store_true",
                         help="also time the encoder alone: torch, and ONNX fp32/int8, whole and last layer at [CLS]")
+    parser.add_argument("--int8-variants", action="store_true",
+                        help="also export and run the judge with every int8 weight choice (reljudge export "
+                             "--int8-weights): pairs/s, the encoder alone, alpha and labels against torch")
     parser.add_argument("--child", choices=["fast", "st", "roofline", "encoder"], help=argparse.SUPPRESS)
+    parser.add_argument("--judge-dir", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child, args.torch_model or "")
+        child(args.child, args.torch_model or "", args.judge_dir)
         return 0
     if not DATA.exists():
         print(f"skipped: {DATA} is absent (the shared ESCI data is not on this machine)")
@@ -187,8 +211,9 @@ def main() -> int:
     # `reljudge judge` runs it, with the tokenizers library's parallel batches (its default).
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
 
-    def measure(which: str, model: str, parallel_tokenizer: bool = False) -> dict:
-        done = subprocess.run([sys.executable, __file__, "--child", which, "--torch-model", model],
+    def measure(which: str, model: str, parallel_tokenizer: bool = False, judge_dir: str = "") -> dict:
+        done = subprocess.run([sys.executable, __file__, "--child", which, "--torch-model", model,
+                               "--judge-dir", judge_dir],
                               capture_output=True, text=True, check=True,
                               env={**env, "TOKENIZERS_PARALLELISM": "true"} if parallel_tokenizer else env)
         return json.loads(done.stdout.strip().splitlines()[-1])
@@ -224,7 +249,27 @@ def main() -> int:
         print(f"the encoder alone (texts, tokenization, model) of {torch_model}, {THREADS} threads:")
         for name, speed in timed:
             print(f"  {name:<58} {speed:8.1f} pairs/s  {speed / timed[0][1]:5.2f}x")
+    if args.int8_variants:
+        print_int8_variants(torch_model, baselines[-1], measure)
     return 0
+
+
+def print_int8_variants(torch_model: str, st: dict, measure) -> None:
+    """Each int8 weight choice as the judge (end to end, one thread of tokenization) and its encoder alone."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="encoder-int8-") as scratch:
+        rows = [(name, measure("fast", torch_model, judge_dir=path), measure("encoder", path))
+                for name, path in int8_variants(torch_model, scratch)]
+    print(f"int8 weight choices, the judge end to end against {st['path']} ({st['pairs_per_s']:.1f} pairs/s, "
+          f"alpha {st['alpha_valid']:.4f}):")
+    print(f"  {'weights':<22} {'pairs/s':>8} {'x predict':>10} {'encoder alone':>14} {'alpha':>8} "
+          f"{'alpha diff':>11} {'labels equal':>13}")
+    for name, judge, encoder in rows:
+        agree = np.mean(np.array(judge["labels"]) == np.array(st["labels"]))
+        print(f"  {name:<22} {judge['pairs_per_s']:8.1f} {judge['pairs_per_s'] / st['pairs_per_s']:9.2f}x "
+              f"{encoder['pairs_per_s']:14.1f} {judge['alpha_valid']:8.4f} "
+              f"{judge['alpha_valid'] - st['alpha_valid']:+11.4f} {agree:13.1%}")
 
 
 if __name__ == "__main__":

@@ -81,3 +81,23 @@ def test_the_onnx_graph_gives_the_torch_models_logits_with_the_last_layer_at_cls
         assert result.exit_code == 0 and f"{graph} graph" in " ".join(result.output.split())
         assert json.loads((output / "reljudge.json").read_text())["export"]["graph"] == graph
         np.testing.assert_allclose(EncoderJudge(output).encoder_logits(pairs), expected, rtol=0, atol=1e-4)
+
+
+def test_each_int8_weight_choice_is_recorded_and_stays_near_the_torch_logits(tiny_cross_encoder, tmp_path):
+    from reljudge.io import read_pairs
+    from reljudge.judges.encoder.judge import EncoderJudge
+    from reljudge.labels import get_scheme
+    from reljudge.train.export import INT8_WEIGHTS
+
+    pairs = read_pairs(EXAMPLE_PAIRS, scheme=get_scheme("esci"), require_labels=True).pairs
+    expected = EncoderJudge(tiny_cross_encoder).encoder_logits(pairs)
+    for weights in INT8_WEIGHTS:
+        output = tmp_path / weights
+        result = run_export(tiny_cross_encoder, "--onnx", "--int8", "--int8-weights", weights, "--output", output,
+                            "--min-agreement", "0")
+        assert result.exit_code == 0, result.output
+        assert json.loads((output / "reljudge.json").read_text())["export"]["int8_weights"] == weights
+        got = EncoderJudge(output).encoder_logits(pairs)
+        assert np.abs(got - expected).max() < 0.1 * np.abs(expected).max(), weights
+    refused = run_export(tiny_cross_encoder, "--onnx", "--int8", "--int8-weights", "s4", "--output", tmp_path / "x")
+    assert refused.exit_code == 2 and "unknown int8 weights 's4'" in " ".join(refused.output.split())

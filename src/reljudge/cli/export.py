@@ -18,6 +18,10 @@ def export(
     model_dir: Annotated[Path, typer.Argument(help="A cross-encoder directory made by `reljudge train`.")],
     onnx: Annotated[bool, typer.Option("--onnx", help="Export to ONNX, run by onnxruntime (the only format).")] = False,
     int8: Annotated[bool, typer.Option("--int8", help="Quantise the weights to int8 (dynamic quantisation).")] = False,
+    int8_weights: Annotated[str, typer.Option(
+        "--int8-weights", help="With --int8: s8-channel-7bit (safe on every x86 CPU), s8-channel, s8-tensor-7bit, "
+                               "s8-tensor or u8-channel; `bench/encoder_speed.py --int8-variants` times them "
+                               "on your CPU.")] = "s8-channel-7bit",
     whole_graph: Annotated[bool, typer.Option(
         "--whole-graph", help="Trace the last layer at every position (by default only at [CLS], the one the "
                               "classifier reads: the same logits for less work).")] = False,
@@ -46,8 +50,8 @@ def export(
     pairs, source = check_sample(model_dir, data, split, sample)
     if not pairs:
         log.warning("no check: %s", source)
-    summary = export_onnx(model_dir, output, int8=int8, last_layer_at_cls=not whole_graph, check_pairs=pairs,
-                          min_agreement=min_agreement)
+    summary = export_onnx(model_dir, output, int8=int8, int8_weights=int8_weights, last_layer_at_cls=not whole_graph,
+                          check_pairs=pairs, min_agreement=min_agreement)
     if as_json:
         print(json.dumps(summary, indent=2))
         return

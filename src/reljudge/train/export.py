@@ -9,6 +9,9 @@ computes the last layer at [CLS] alone where the model's layout allows (`cls_for
 of a two-layer MiniLM's work per pair. The check judges a sample of labelled valid pairs with both models and
 reports how often their argmax labels agree: the stacked judge's labels (what users see) and the encoder's own
 argmax. Export fails when the judge's labels agree on fewer than `min_agreement` of the sample.
+
+`INT8_WEIGHTS` names the other dynamic int8 choices (8-bit weights, per tensor, unsigned weights), whose speed and
+saturation differ by instruction set: `bench/encoder_speed.py --int8-variants` measures them all on a CPU.
 """
 
 from __future__ import annotations
@@ -35,6 +38,15 @@ logger = logging.getLogger(__name__)
 #: ONNX opset: 17 has LayerNormalization, which onnxruntime fuses; every onnxruntime >= 1.14 runs it.
 OPSET = 17
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+#: Dynamic int8 weight choices by name: (onnxruntime weight type, per output channel, 7-bit `reduce_range`).
+INT8_WEIGHTS = {
+    "s8-channel-7bit": ("QInt8", True, True),  # the default: safe from saturation on CPUs without VNNI
+    "s8-channel": ("QInt8", True, False),
+    "s8-tensor-7bit": ("QInt8", False, True),
+    "s8-tensor": ("QInt8", False, False),
+    "u8-channel": ("QUInt8", True, False),
+}
+DEFAULT_INT8_WEIGHTS = "s8-channel-7bit"
 
 
 def export_onnx(
@@ -42,6 +54,7 @@ def export_onnx(
     output_dir: str | Path,
     *,
     int8: bool = True,
+    int8_weights: str = DEFAULT_INT8_WEIGHTS,
     last_layer_at_cls: bool = True,
     check_pairs: Sequence[Pair] = (),
     min_agreement: float = 0.99,
@@ -53,6 +66,7 @@ def export_onnx(
         model_dir: a trained cross-encoder directory (torch backend).
         output_dir: where the ONNX judge goes (created; must differ from `model_dir`).
         int8: quantise the weights to int8 (dynamic quantisation) after export.
+        int8_weights: with `int8`, how (a name of `INT8_WEIGHTS`).
         last_layer_at_cls: trace the last layer at [CLS] only (`cls_forward`; the same logits for less work) where
             the model's layout allows; False traces the whole model.
         check_pairs: pairs to compare the two judges on (whole query groups); empty skips the check.
@@ -64,9 +78,12 @@ def export_onnx(
         the pairs are labelled).
 
     Raises:
-        JudgeError: the source is not a torch cross-encoder, or the labels agree on too few pairs.
+        JudgeError: the source is not a torch cross-encoder, an unknown `int8_weights`, or the labels agree on
+            too few pairs.
     """
     model_dir, output_dir = Path(model_dir), Path(output_dir)
+    if int8_weights not in INT8_WEIGHTS:
+        raise JudgeError(f"unknown int8 weights {int8_weights!r}: use one of {', '.join(INT8_WEIGHTS)}")
     if model_dir.resolve() == output_dir.resolve():
         raise JudgeError("export writes a new directory: give an --output other than the model directory")
     if (model_dir / ONNX_FILE).exists():
@@ -79,14 +96,15 @@ def export_onnx(
         if int8:
             from onnxruntime.quantization import QuantType, quantize_dynamic
 
-            quantize_dynamic(str(fp32), str(output_dir / ONNX_FILE), weight_type=QuantType.QInt8, per_channel=True,
-                             reduce_range=True)
+            weight_type, per_channel, reduce_range = INT8_WEIGHTS[int8_weights]
+            quantize_dynamic(str(fp32), str(output_dir / ONNX_FILE), weight_type=QuantType[weight_type],
+                             per_channel=per_channel, reduce_range=reduce_range)
         else:
             shutil.copyfile(fp32, output_dir / ONNX_FILE)
     for name in (TOKENIZER_FILE, VECTORS_FILE):
         shutil.copyfile(model_dir / name, output_dir / name)
     config = {**source.config, "export": {"onnx_opset": OPSET, "int8": int8, "graph": graph,
-                                        "from": str(model_dir)}}
+                                        "from": str(model_dir)} | ({"int8_weights": int8_weights} if int8 else {})}
     _write_config(output_dir, config)
 
     check = None
