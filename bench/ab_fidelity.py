@@ -21,7 +21,12 @@ default, and its expected gain), their ratio, and Kendall's tau / Spearman's rho
 `reljudge.experiments` (`measure_arms`, `validate`). Random parts (shuffles, swaps, ties) are drawn `--draws`
 times and every figure is the mean over draws. A second table gives each judge's within-query agreement.
 
+`--noisy-humans 0.3 0.4` adds, on ESCI, reference raters: the human labels with each kept at that rate and
+otherwise redrawn from the labels' mix (errors that fall anywhere, none within-query in kind), with their alpha
+against the humans: what a second rater of a given alpha sees of each effect.
+
     python bench/ab_fidelity.py [--judge SPEC ...] [--hd-queries 300] [--draws 10] [--cache DIR] [--json OUT]
+                                [--noisy-humans KEEP ...]
 
 Needs ../shared/data (ESCI and Home Depot).
 """
@@ -311,6 +316,22 @@ def judge_proba(specs: Sequence[str], data: QuerySet, cache: Path | None) -> tup
     return proba, labels
 
 
+def noisy_humans(data: QuerySet, labels: list[str], keeps: Sequence[float]) -> dict[str, np.ndarray]:
+    """One-hot "probabilities" of the human labels, each kept at rate `keep` and else redrawn from their mix."""
+    from reljudge.labels import get_scheme
+    from reljudge.train.common import agreement_figures
+
+    human = np.array([labels.index(p.label) for p in data.pairs])
+    mix = np.bincount(human, minlength=len(labels)) / len(human)
+    out = {}
+    for keep in keeps:
+        rng = seeded(data.name, "noisy-humans", keep)
+        noisy = np.where(rng.random(len(human)) < keep, human, rng.choice(len(labels), size=len(human), p=mix))
+        alpha = agreement_figures(get_scheme("esci"), [p.label for p in data.pairs], [labels[i] for i in noisy])
+        out[f"humans, {keep:.0%} kept (alpha {alpha['alpha']:.3f})"] = np.eye(len(labels))[noisy]
+    return out
+
+
 def print_tables(rows: list[dict], within: list[dict]) -> None:
     print("| set | control → treatment | judge | human effect (95% CI) | judge effect, label | ratio | τ / ρ of "
           "differences | judge effect, E[gain] | ratio | τ / ρ of differences |")
@@ -347,6 +368,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--draws", type=int, default=10, help="draws of the random parts")
     parser.add_argument("--cache", type=Path, help="cache rankers' scores and judges' probabilities here")
     parser.add_argument("--json", type=Path, help="write every figure here")
+    parser.add_argument("--noisy-humans", type=float, nargs="*", default=[],
+                        help="on ESCI, also reference raters that keep this share of the human labels")
     args = parser.parse_args(argv)
     if not (ESCI.exists() and HOMEDEPOT.exists()):
         print(f"{DATA} is absent: the shared data is not beside this checkout", file=sys.stderr)
@@ -359,6 +382,8 @@ def main(argv: list[str] | None = None) -> int:
     rows, within = [], []
     for data in load_sets(args.hd_queries, args.cache):
         proba, labels = judge_proba(specs, data, args.cache)
+        if data.name.startswith("esci"):
+            proba |= noisy_humans(data, labels, args.noisy_humans)
         gain_of_label = (dict(zip(labels, get_scheme("esci").gains)) if data.name.startswith("esci")
                          else ESCI_ON_HOMEDEPOT)
         rows += fidelity(data, proba, labels, gain_of_label, args.draws)
