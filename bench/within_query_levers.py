@@ -54,6 +54,7 @@ from ab_fidelity import (  # noqa: E402
     within_query,
 )
 
+from reljudge.judges.features.lexical import FEATURE_NAMES  # noqa: E402
 from reljudge.train.common import fit_linear  # noqa: E402
 from reljudge.train.encoder import stacked_logits  # noqa: E402
 
@@ -372,7 +373,7 @@ def _group_sizes(sorted_queries: np.ndarray) -> list[int]:
 #: ESCI's gains (E, S, C, I) and the lambdarank relevance of each label (I < C < S < E).
 GAINS = np.array([1.0, 0.1, 0.01, 0.0])
 RELEVANCE = np.array([3, 2, 1, 0])
-N_LEXICAL = 24
+N_LEXICAL = len(FEATURE_NAMES)
 
 
 @dataclass(frozen=True)
