@@ -150,12 +150,13 @@ def export_variants(torch_model: str, scratch: str) -> list[tuple[str, str]]:
 
 def int8_variants(torch_model: str, scratch: str) -> list[tuple[str, str]]:
     """The torch model exported as the shipped graph ([CLS] last layer) with each int8 weight choice: (name, dir)."""
-    from reljudge.train.export import INT8_WEIGHTS, export_onnx
+    from reljudge.train.export import INT8_WEIGHTS, check_sample, export_onnx
 
+    calibration, _ = check_sample(torch_model, None, "train", 512)
     variants = []
     for weights in INT8_WEIGHTS:
         output = Path(scratch) / f"int8-{weights}"
-        export_onnx(torch_model, output, int8=True, int8_weights=weights)
+        export_onnx(torch_model, output, int8=True, int8_weights=weights, calibration_pairs=calibration)
         variants.append((f"int8 {weights}", str(output)))
     return variants
 

@@ -91,13 +91,21 @@ def test_each_int8_weight_choice_is_recorded_and_stays_near_the_torch_logits(tin
 
     pairs = read_pairs(EXAMPLE_PAIRS, scheme=get_scheme("esci"), require_labels=True).pairs
     expected = EncoderJudge(tiny_cross_encoder).encoder_logits(pairs)
+    data = tmp_path / "split.csv"  # static quantisation calibrates on the train split
+    pd.read_csv(EXAMPLE_PAIRS).assign(split="train").to_csv(data, index=False)
     for weights in INT8_WEIGHTS:
         output = tmp_path / weights
         result = run_export(tiny_cross_encoder, "--onnx", "--int8", "--int8-weights", weights, "--output", output,
-                            "--min-agreement", "0")
+                            "--data", data, "--min-agreement", "0")
         assert result.exit_code == 0, result.output
         assert json.loads((output / "reljudge.json").read_text())["export"]["int8_weights"] == weights
         got = EncoderJudge(output).encoder_logits(pairs)
         assert np.abs(got - expected).max() < 0.1 * np.abs(expected).max(), weights
     refused = run_export(tiny_cross_encoder, "--onnx", "--int8", "--int8-weights", "s4", "--output", tmp_path / "x")
     assert refused.exit_code == 2 and "unknown int8 weights 's4'" in " ".join(refused.output.split())
+
+
+def test_static_int8_needs_training_pairs_to_calibrate_on(tiny_cross_encoder, tmp_path):
+    refused = run_export(tiny_cross_encoder, "--onnx", "--int8", "--int8-weights", "static-qdq", "--output",
+                         tmp_path / "static", "--min-agreement", "0")
+    assert refused.exit_code == 2 and "calibrates on training pairs" in " ".join(refused.output.split())

@@ -11,6 +11,8 @@ import typer
 from reljudge.cli.options import reports_errors
 
 log = logging.getLogger(__name__)
+#: Training pairs (whole queries) that calibrate --int8-weights static-qdq.
+CALIBRATION_PAIRS = 512
 
 
 @reports_errors
@@ -20,8 +22,9 @@ def export(
     int8: Annotated[bool, typer.Option("--int8", help="Quantise the weights to int8 (dynamic quantisation).")] = False,
     int8_weights: Annotated[str, typer.Option(
         "--int8-weights", help="With --int8: s8-channel-7bit (safe on every x86 CPU), s8-channel, s8-tensor-7bit, "
-                               "s8-tensor or u8-channel; `bench/encoder_speed.py --int8-variants` times them "
-                               "on your CPU.")] = "s8-channel-7bit",
+                               "s8-tensor, u8-channel, or static-qdq (activations too, calibrated on the train "
+                               "split of --data); `bench/encoder_speed.py --int8-variants` times them on your "
+                               "CPU.")] = "s8-channel-7bit",
     whole_graph: Annotated[bool, typer.Option(
         "--whole-graph", help="Trace the last layer at every position (by default only at [CLS], the one the "
                               "classifier reads: the same logits for less work).")] = False,
@@ -41,7 +44,7 @@ def export(
     from rich.console import Console
 
     from reljudge.errors import ReljudgeError
-    from reljudge.train.export import check_sample, export_onnx
+    from reljudge.train.export import STATIC_INT8, check_sample, export_onnx
 
     console = Console(stderr=True, highlight=False)
     if not onnx:
@@ -50,8 +53,9 @@ def export(
     pairs, source = check_sample(model_dir, data, split, sample)
     if not pairs:
         log.warning("no check: %s", source)
+    calibration = check_sample(model_dir, data, "train", CALIBRATION_PAIRS)[0] if int8_weights == STATIC_INT8 else []
     summary = export_onnx(model_dir, output, int8=int8, int8_weights=int8_weights, last_layer_at_cls=not whole_graph,
-                          check_pairs=pairs, min_agreement=min_agreement)
+                          check_pairs=pairs, min_agreement=min_agreement, calibration_pairs=calibration)
     if as_json:
         print(json.dumps(summary, indent=2))
         return

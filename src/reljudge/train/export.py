@@ -10,8 +10,9 @@ of a two-layer MiniLM's work per pair. The check judges a sample of labelled val
 reports how often their argmax labels agree: the stacked judge's labels (what users see) and the encoder's own
 argmax. Export fails when the judge's labels agree on fewer than `min_agreement` of the sample.
 
-`INT8_WEIGHTS` names the other dynamic int8 choices (8-bit weights, per tensor, unsigned weights), whose speed and
-saturation differ by instruction set: `bench/encoder_speed.py --int8-variants` measures them all on a CPU.
+`INT8_WEIGHTS` names the other int8 choices (8-bit weights, per tensor, unsigned weights, and static quantisation of
+the activations too, calibrated on training pairs), whose speed and saturation differ by instruction set:
+`bench/encoder_speed.py --int8-variants` measures them all on a CPU.
 """
 
 from __future__ import annotations
@@ -45,8 +46,14 @@ INT8_WEIGHTS = {
     "s8-tensor-7bit": ("QInt8", False, True),
     "s8-tensor": ("QInt8", False, False),
     "u8-channel": ("QUInt8", True, False),
+    # the default's weights, and u8 activations with ranges calibrated on training pairs (QDQ): no quantising of
+    # activations at run time
+    "static-qdq": ("QInt8", True, True),
 }
 DEFAULT_INT8_WEIGHTS = "s8-channel-7bit"
+STATIC_INT8 = "static-qdq"
+#: Pairs per calibration batch of static quantisation.
+CALIBRATION_BATCH = 32
 
 
 def export_onnx(
@@ -58,6 +65,7 @@ def export_onnx(
     last_layer_at_cls: bool = True,
     check_pairs: Sequence[Pair] = (),
     min_agreement: float = 0.99,
+    calibration_pairs: Sequence[Pair] = (),
 ) -> dict[str, Any]:
     """Write OUTPUT_DIR with model.onnx, tokenizer.json, token_vectors.npy and reljudge.json: a judge that needs no
     torch.
@@ -71,6 +79,8 @@ def export_onnx(
             the model's layout allows; False traces the whole model.
         check_pairs: pairs to compare the two judges on (whole query groups); empty skips the check.
         min_agreement: the least share of `check_pairs` on which both judges' labels must agree.
+        calibration_pairs: with `int8_weights` "static-qdq", the pairs whose activations set the int8 ranges
+            (training pairs, never the check's).
 
     Returns:
         {"spec", "path", "bytes", "int8", "graph", "check"}: graph is "cls-last-layer" or "full"; check is None or
@@ -84,6 +94,9 @@ def export_onnx(
     model_dir, output_dir = Path(model_dir), Path(output_dir)
     if int8_weights not in INT8_WEIGHTS:
         raise JudgeError(f"unknown int8 weights {int8_weights!r}: use one of {', '.join(INT8_WEIGHTS)}")
+    if int8 and int8_weights == STATIC_INT8 and not calibration_pairs:
+        raise JudgeError(f"--int8-weights {STATIC_INT8} calibrates on training pairs: the model names no training "
+                         "file with a train split here; pass --data PAIRS")
     if model_dir.resolve() == output_dir.resolve():
         raise JudgeError("export writes a new directory: give an --output other than the model directory")
     if (model_dir / ONNX_FILE).exists():
@@ -97,8 +110,11 @@ def export_onnx(
             from onnxruntime.quantization import QuantType, quantize_dynamic
 
             weight_type, per_channel, reduce_range = INT8_WEIGHTS[int8_weights]
-            quantize_dynamic(str(fp32), str(output_dir / ONNX_FILE), weight_type=QuantType[weight_type],
-                             per_channel=per_channel, reduce_range=reduce_range)
+            if int8_weights == STATIC_INT8:
+                _quantize_static(fp32, output_dir / ONNX_FILE, source, calibration_pairs)
+            else:
+                quantize_dynamic(str(fp32), str(output_dir / ONNX_FILE), weight_type=QuantType[weight_type],
+                                 per_channel=per_channel, reduce_range=reduce_range)
         else:
             shutil.copyfile(fp32, output_dir / ONNX_FILE)
     for name in (TOKENIZER_FILE, VECTORS_FILE):
@@ -196,6 +212,28 @@ def _torch_to_onnx(model_dir: Path, path: Path, last_layer_at_cls: bool) -> str:
         torch.onnx.export(model if rewritten is None else rewritten, dummy, str(path), input_names=list(INPUTS),
                           output_names=["logits"], dynamic_axes=axes, opset_version=OPSET, dynamo=False)
     return "full" if rewritten is None else "cls-last-layer"
+
+
+def _quantize_static(fp32: Path, output: Path, source: EncoderJudge, pairs: Sequence[Pair]) -> None:
+    """Static QDQ quantisation: `INT8_WEIGHTS[STATIC_INT8]`'s weights, u8 activations whose ranges (min-max) come
+    from running the fp32 graph on `pairs` as the judge reads them."""
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+
+    weight_type, per_channel, reduce_range = INT8_WEIGHTS[STATIC_INT8]
+    encoded = source.inputs.encode(pairs)
+    feeds = [vars(source.inputs.pad(encoded[start:start + CALIBRATION_BATCH]))
+             for start in range(0, len(encoded), CALIBRATION_BATCH)]
+
+    class Feeds(CalibrationDataReader):
+        def __init__(self):
+            self.remaining = iter(feeds)
+
+        def get_next(self) -> dict[str, np.ndarray] | None:
+            return next(self.remaining, None)
+
+    quantize_static(str(fp32), str(output), Feeds(), quant_format=QuantFormat.QDQ, per_channel=per_channel,
+                    reduce_range=reduce_range, activation_type=QuantType.QUInt8, weight_type=QuantType[weight_type],
+                    op_types_to_quantize=["MatMul", "Gemm"])
 
 
 def _write_config(directory: Path, config: dict[str, Any]) -> None:
