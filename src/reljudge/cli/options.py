@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -76,17 +76,17 @@ class PairReading:
         return asdict(self) | {"columns": parse_columns(self.columns), "mean_rule": MeanRule(self.mean_rule)}
 
 
-_READING_FLAGS = {"layout": (Layout, "auto"), "columns": (Columns, None), "products": (Products, None),
-                  "split": (Split, None), "small_version": (SmallVersion, False), "mean_rule": (MeanRuleOpt, "round"),
-                  "skip_invalid": (SkipInvalid, False)}
+#: Each field of `PairReading` as the flag typer reads (its default is the field's).
+_READING_FLAGS = {"layout": Layout, "columns": Columns, "products": Products, "split": Split,
+                  "small_version": SmallVersion, "mean_rule": MeanRuleOpt, "skip_invalid": SkipInvalid}
 
 
 def reading_flags(command: Callable[..., Any]) -> Callable[..., Any]:
     """Give a typer command the reading flags (--layout, --columns, --products, --split, --small-version,
     --mean-rule, --skip-invalid); it receives them as one `reading: PairReading` argument."""
     keyword = inspect.Parameter.KEYWORD_ONLY
-    flags = [inspect.Parameter(name, keyword, default=default, annotation=annotation)
-             for name, (annotation, default) in _READING_FLAGS.items()]
+    flags = [inspect.Parameter(field.name, keyword, default=field.default, annotation=_READING_FLAGS[field.name])
+             for field in fields(PairReading)]
     return gather_parameters(command, "reading", flags, lambda given: PairReading(**given))
 
 

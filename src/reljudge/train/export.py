@@ -39,7 +39,8 @@ logger = logging.getLogger(__name__)
 #: ONNX opset: 17 has LayerNormalization, which onnxruntime fuses; every onnxruntime >= 1.14 runs it.
 OPSET = 17
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
-#: Dynamic int8 weight choices by name: (onnxruntime weight type, per output channel, 7-bit `reduce_range`).
+#: int8 choices by name: (onnxruntime weight type, per output channel, 7-bit `reduce_range`); all dynamic but
+#: `STATIC_INT8`.
 INT8_WEIGHTS = {
     "s8-channel-7bit": ("QInt8", True, True),  # the default: safe from saturation on CPUs without VNNI
     "s8-channel": ("QInt8", True, False),
@@ -109,10 +110,10 @@ def export_onnx(
         if int8:
             from onnxruntime.quantization import QuantType, quantize_dynamic
 
-            weight_type, per_channel, reduce_range = INT8_WEIGHTS[int8_weights]
             if int8_weights == STATIC_INT8:
                 _quantize_static(fp32, output_dir / ONNX_FILE, source, calibration_pairs)
             else:
+                weight_type, per_channel, reduce_range = INT8_WEIGHTS[int8_weights]
                 quantize_dynamic(str(fp32), str(output_dir / ONNX_FILE), weight_type=QuantType[weight_type],
                                  per_channel=per_channel, reduce_range=reduce_range)
         else:

@@ -23,7 +23,7 @@ import math
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import lru_cache
 
 import numpy as np
@@ -156,28 +156,36 @@ def contains_phrase(phrase: Sequence[str], doc: Sequence[str]) -> bool:
     return m > 0 and any(list(doc[i:i + m]) == list(phrase) for i in range(len(doc) - m + 1))
 
 
-def split_negated(query: Sequence[str]) -> tuple[list[str], list[str]]:
-    """Split query tokens into the wanted terms and the negated ones.
+def negation_scope(tokens: Sequence[str]) -> Iterator[tuple[int, str, bool]]:
+    """(index, token, whether a negation covers it) for every token but the negation words.
 
-    A negation word negates the terms after it, up to `NEGATION_SCOPE` of them or a word of `NEGATION_ENDS`:
+    A negation word covers the terms after it, up to `NEGATION_SCOPE` of them or a word of `NEGATION_ENDS`;
+    stopwords inside the scope are not covered and do not use it up.
+    """
+    left = 0
+    for i, token in enumerate(tokens):
+        if token in NEGATIONS:
+            left = NEGATION_SCOPE
+            continue
+        if token in NEGATION_ENDS:
+            left = 0
+        covered = bool(left) and token not in STOPWORDS
+        left -= covered
+        yield i, token, covered
+
+
+def split_negated(query: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Split query tokens into the wanted terms and the negated ones (`negation_scope`).
+
     "weighted blanket without glass beads" wants {weighted, blanket} and negates {glass, bead}; "lights without
-    wiring with switch" wants {light, switch} and negates {wiring}. Negation words and stopwords are dropped from
-    both lists.
+    wiring with switch" wants {light, switch} and negates {wiring}. Negation words, the words that end a negation
+    and stopwords are dropped from both lists.
     """
     wanted: list[str] = []
     negated: list[str] = []
-    left = 0
-    for token in query:
-        if token in NEGATIONS:
-            left = NEGATION_SCOPE
-        elif token in NEGATION_ENDS:
-            left = 0
-        elif token not in STOPWORDS:
-            if left:
-                negated.append(token)
-                left -= 1
-            else:
-                wanted.append(token)
+    for _, token, covered in negation_scope(query):
+        if token not in STOPWORDS and token not in NEGATION_ENDS:
+            (negated if covered else wanted).append(token)
     return wanted, negated
 
 
@@ -186,17 +194,8 @@ def negated_mentions(tokens: Sequence[str]) -> tuple[set[str], set[str]]:
     free" and "stemless" negate mesh, lining, handle, bpa and stem; every other token is had plainly."""
     plain: set[str] = set()
     negated: set[str] = set()
-    left = 0
-    for i, token in enumerate(tokens):
-        if token in NEGATIONS:
-            left = NEGATION_SCOPE
-            continue
-        if token in NEGATION_ENDS:
-            left = 0
-        if left and token not in STOPWORDS:
-            negated.add(token)
-            left -= 1
-        elif i + 1 < len(tokens) and tokens[i + 1] == "free":
+    for i, token, covered in negation_scope(tokens):
+        if covered or tokens[i + 1:i + 2] == ["free"]:
             negated.add(token)
         elif token.endswith("less") and len(token) > 6:
             negated.add(stem(token[:-4]))
