@@ -234,8 +234,9 @@ def bm25_title(pairs: Sequence) -> np.ndarray:
     return by_query_group(pairs, group, 1)[:, 0]
 
 
-def embedding_cosine(pairs: Sequence) -> np.ndarray:
-    """Cosine of query and title under all-MiniLM-L6-v2's sentence embeddings (six layers, mean pooling)."""
+def query_title_embeddings(pairs: Sequence) -> tuple[np.ndarray, np.ndarray]:
+    """Each pair's query and title as unit all-MiniLM-L6-v2 sentence embeddings (six layers, mean pooling); each
+    distinct query encoded once."""
     from sentence_transformers import SentenceTransformer
 
     from reljudge.train.encoder import default_base
@@ -244,7 +245,13 @@ def embedding_cosine(pairs: Sequence) -> np.ndarray:
     queries = sorted({p.query for p in pairs})
     query_vectors = dict(zip(queries, model.encode(queries, batch_size=64, normalize_embeddings=True)))
     titles = model.encode([p.product.title for p in pairs], batch_size=64, normalize_embeddings=True)
-    return np.array([query_vectors[p.query] @ t for p, t in zip(pairs, titles)])
+    return np.stack([query_vectors[p.query] for p in pairs]), titles
+
+
+def embedding_cosine(pairs: Sequence) -> np.ndarray:
+    """Cosine of query and title under all-MiniLM-L6-v2's sentence embeddings."""
+    queries, titles = query_title_embeddings(pairs)
+    return (queries * titles).sum(axis=1)
 
 
 def cached(cache: Path | None, name: str, compute: Callable[[], np.ndarray]) -> np.ndarray:

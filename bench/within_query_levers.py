@@ -51,6 +51,7 @@ from ab_fidelity import (  # noqa: E402
     homedepot_lexical,
     homedepot_pairs,
     homedepot_split,
+    query_title_embeddings,
     within_query,
 )
 
@@ -229,13 +230,8 @@ def static_agreement(pairs: Sequence) -> np.ndarray:
 
 def embedding_agreement(pairs: Sequence) -> np.ndarray:
     """The same with all-MiniLM-L6-v2's six-layer sentence embeddings of query and title (384 columns)."""
-    from sentence_transformers import SentenceTransformer
-
-    from reljudge.train.encoder import default_base
-
-    model = SentenceTransformer(str(default_base()), device="cpu")
-    encode = lambda texts: model.encode(texts, batch_size=64, normalize_embeddings=True)  # noqa: E731
-    return encode([p.query for p in pairs]) * encode([p.product.title for p in pairs])
+    queries, titles = query_title_embeddings(pairs)
+    return queries * titles
 
 
 #: Words after which a query's product type has ended ("case for iphone": the type is "case").
