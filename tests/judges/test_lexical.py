@@ -22,6 +22,7 @@ from reljudge.judges.features.lexical import (
     negated_mentions,
     only_after_for,
     pair_features,
+    product_terms,
     split_negated,
     title_similarity,
     tokenize,
@@ -118,11 +119,14 @@ def test_a_product_that_negates_a_term_does_not_have_it():
 
 
 def test_an_accessory_has_the_querys_product_terms_only_after_for():
-    assert only_after_for(tokenize("fitbit charge 3"), tokenize("Band Compatible with Fitbit Charge 3")) == 1.0
-    assert only_after_for(tokenize("fitbit charge 3"), tokenize("Fitbit Charge 3 Tracker, for Women")) == 0.0
+    fitbit = product_terms(tokenize("fitbit charge 3"))
+    assert only_after_for(fitbit, tokenize("Band Compatible with Fitbit Charge 3")) == 1.0
+    assert only_after_for(fitbit, tokenize("Fitbit Charge 3 Tracker, for Women")) == 0.0
     # the query's own "for" ends its product terms: a case is asked for, and a case comes first
-    assert only_after_for(tokenize("case for iphone 12"), tokenize("Case for iPhone 12 Pro")) == 0.0
-    assert only_after_for(tokenize("case for iphone 12"), tokenize("Screen Protector for iPhone 12 Case")) == 1.0
+    case = product_terms(tokenize("case for iphone 12"))
+    assert case == {"case"}
+    assert only_after_for(case, tokenize("Case for iPhone 12 Pro")) == 0.0
+    assert only_after_for(case, tokenize("Screen Protector for iPhone 12 Case")) == 1.0
 
 
 def test_group_z_standardises_within_the_group():

@@ -24,6 +24,7 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -250,18 +251,38 @@ def title_similarity(titles: Sequence[Sequence[str]]) -> np.ndarray:
     return (similarity.sum(axis=1) - similarity.diagonal()) / (n - 1)
 
 
-def only_after_for(query: Sequence[str], title: Sequence[str]) -> float:
-    """The fraction of the query's product terms that the title has only after its first `FOR_CUES` word.
-
-    The product terms are the wanted terms before the query's own cue ("case for iphone 12" asks for a case): a
-    "Case for iPhone 12" has its case before the cue (0), a "Band Compatible with Fitbit Charge 3" has all of
-    "fitbit charge 3" after it (1).
-    """
+def product_terms(query: Sequence[str]) -> frozenset[str]:
+    """The wanted terms before the query's own `FOR_CUES` word: "case for iphone 12" asks for a case."""
     own_cue = next((i for i, token in enumerate(query) if token in FOR_CUES and i > 0), len(query))
-    terms = set(split_negated(query[:own_cue])[0])
+    return frozenset(split_negated(query[:own_cue])[0])
+
+
+def only_after_for(terms: frozenset[str], title: Sequence[str]) -> float:
+    """The fraction of the query's product terms (`product_terms`) that the title has only after its first
+    `FOR_CUES` word: a "Case for iPhone 12" has its case before the cue (0), a "Band Compatible with Fitbit Charge
+    3" has all of "fitbit charge 3" after it (1)."""
     cue = next((i for i, token in enumerate(title) if token in FOR_CUES), len(title))
     before, after = set(title[:cue]), set(title[cue + 1:])
     return len({t for t in terms if t in after and t not in before}) / len(terms) if terms else 0.0
+
+
+@dataclass(frozen=True)
+class QueryTerms:
+    """What the features read of a query, derived once for its whole group of candidates."""
+
+    tokens: tuple[str, ...]
+    wanted: tuple[str, ...]
+    negated: tuple[str, ...]
+    product: frozenset[str]  # see `product_terms`
+    numbers: frozenset[str]  # wanted terms with a digit: sizes and model numbers
+    colors: frozenset[str]  # wanted terms that are `COLORS`
+
+    @classmethod
+    def of(cls, query: str) -> QueryTerms:
+        tokens = tokenize(query)
+        wanted, negated = split_negated(tokens)
+        return cls(tuple(tokens), tuple(wanted), tuple(negated), product_terms(tokens),
+                   frozenset(t for t in wanted if any(ch.isdigit() for ch in t)), frozenset(wanted) & COLORS)
 
 
 def _text_tokens(pair: Pair) -> list[str]:
@@ -277,16 +298,15 @@ def group_features(pairs: Sequence[Pair]) -> np.ndarray:
     """
     if not pairs:
         return np.zeros((0, len(FEATURE_NAMES)))
-    query = tokenize(pairs[0].query)
+    query = QueryTerms.of(pairs[0].query)
     titles = [tokenize(p.product.title) for p in pairs]
     texts = [_text_tokens(p) for p in pairs]
     brands = [[t for t in tokenize(p.product.brand) if t not in STOPWORDS] for p in pairs]
     rows = [_pair_features(query, pair, title, text, brand, brands)
             for pair, title, text, brand in zip(pairs, titles, texts, brands)]
     columns = {name: np.array([row[name] for row in rows], dtype=float) for name in rows[0]}
-    wanted, _ = split_negated(query)  # a negated term in the product is no match
-    columns["bm25_title"] = bm25(wanted, titles)
-    columns["bm25_all"] = bm25(wanted, texts)
+    columns["bm25_title"] = bm25(query.wanted, titles)  # a negated term in the product is no match
+    columns["bm25_all"] = bm25(query.wanted, texts)
     columns["category_share"] = category_share([p.product.category for p in pairs])
     columns["title_similarity"] = title_similarity(titles)
     for name in RELATIVE:
@@ -295,15 +315,13 @@ def group_features(pairs: Sequence[Pair]) -> np.ndarray:
 
 
 def _pair_features(
-    query: list[str], pair: Pair, title: list[str], text: list[str], brand: list[str], brands: list[list[str]]
+    query: QueryTerms, pair: Pair, title: list[str], text: list[str], brand: list[str], brands: list[list[str]]
 ) -> dict[str, float]:
     """The features that need only the pair itself (plus the group's brands, for `other_brand_in_query`)."""
-    wanted, negated = split_negated(query)
+    wanted, negated, numbers, colors = query.wanted, query.negated, query.numbers, query.colors
     title_plain, _ = negated_mentions(title) if negated else (set(title), set())
     text_plain, text_negated = negated_mentions(text) if negated else (set(text), set())
-    query_set, title_set = set(query), set(title)
-    numbers = {t for t in wanted if any(ch.isdigit() for ch in t)}
-    colors = set(wanted) & COLORS
+    query_set, title_set = set(query.tokens), set(title)
     product_colors = set(tokenize(pair.product.color)) & COLORS
     brand_hit = bool(brand) and set(brand) <= query_set
     color_match = bool(colors & (product_colors | title_set))
@@ -328,7 +346,7 @@ def _pair_features(
         "neg_hit_title": coverage(negated, title_plain),
         "neg_hit_all": coverage(negated, text_plain),
         "neg_echo_all": coverage(negated, text_negated),
-        "for_only_title": only_after_for(query, title),
+        "for_only_title": only_after_for(query.product, title),
     }
 
 
