@@ -99,6 +99,32 @@ def test_analyze_with_a_judge_shares_labels_through_the_store(files, tmp_path):
     assert "treatment - control" in rendered and "per stratum" in rendered
 
 
+def test_analyze_with_a_judge_and_some_human_labels_corrects_the_judges_effect(files, tmp_path):
+    """Human labels on 4 of 5 sampled queries (all of stratum b, 2 of 3 in a) correct the judge's effect."""
+    run("sample", "--queries", files["queries"], "--strata", "source", "--n", 5, "--output", files["sample"])
+    pairs = pd.read_csv(EXAMPLE_PAIRS, dtype=str, keep_default_na=False)
+    some = tmp_path / "some_labels.csv"
+    pairs[pairs["query_id"] != "q3"][["query_id", "product_id", "esci_label"]].rename(
+        columns={"esci_label": "label"}).to_csv(some, index=False)
+    args = ("analyze", "--sample", files["sample"], "--control", files["control"], "--treatment", files["treatment"],
+            "--judge", "lexical", "--pairs", EXAMPLE_PAIRS, "--qrels", some, "--k", 3, "--no-store")
+    report = json.loads(run(*args, "--json", "--per-query", tmp_path / "pq.csv").stdout)
+    assert report["method"] == "prediction-powered" and report["n_labelled"] == 4 and report["n_queries"] == 5
+    assert report["labels"].startswith("lexical@") and report["labels"].endswith(f"corrected by qrels:{some}")
+    assert {"lambda", "human_only", "judge_only"} <= set(report)
+    assert [s["n_labelled"] for s in report["per_stratum"]] == [2, 2]
+    assert report["effect"] > 0 and report["ci_low"] <= report["effect"] <= report["ci_high"]
+    per_query = pd.read_csv(tmp_path / "pq.csv")
+    assert per_query.set_index("query_id")["labelled"].to_dict() == {
+        "q1": True, "q2": True, "q3": False, "q4": True, "q5": True}
+    assert "queries labelled by people" in run(*args).output
+    few = tmp_path / "few_labels.csv"
+    pairs[pairs["query_id"].isin(["q1", "q4", "q5"])][["query_id", "product_id", "esci_label"]].rename(
+        columns={"esci_label": "label"}).to_csv(few, index=False)
+    refused = run(*args[:-5], "--qrels", few, "--k", 3, "--no-store", code=2).output
+    assert "stratum 'source=a' has 1 of its 3 sampled queries labelled" in " ".join(refused.split())
+
+
 def test_validate_reports_tau_rho_and_agreement(files):
     run("sample", "--queries", files["queries"], "--n", 5, "--output", files["sample"])
     args = ("validate", "--sample", files["sample"], "--control", files["control"], "--treatment", files["treatment"],
@@ -121,8 +147,8 @@ def test_bad_inputs_exit_2_naming_file_row_and_field(files, tmp_path):
     partial.write_text("q1 Q0 P1001 1 1 x\n")
     result = run("analyze", *common, "--control", partial, "--treatment", partial, code=2)
     assert "is in neither run" in result.output
-    assert "either --judge" in run("analyze", "--sample", files["sample"], "--control", partial, "--treatment",
-                                   partial, code=2).output
+    assert "--qrels FILE, or both" in run("analyze", "--sample", files["sample"], "--control", partial,
+                                          "--treatment", partial, code=2).output
     assert "unknown metric 'map'" in run("analyze", *common, "--control", partial, "--treatment", partial, "--metric",
                                          "map", code=2).output
 

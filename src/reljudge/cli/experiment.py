@@ -142,6 +142,23 @@ def _judge_source(judge: Judge, pairs: Path, scheme: LabelScheme, store: Path | 
     return gains_of
 
 
+def _prediction_powered(judged: pd.DataFrame, human: pd.DataFrame, design, *, alpha: float, power: float
+                        ) -> tuple[dict, pd.DataFrame]:
+    """The judge's per-query metrics corrected by the human ones of the queries people labelled on every shown
+    result (see `experiments.ppi`), and the per-query table with labelled and human_diff columns."""
+    from reljudge.experiments.ppi import prediction_powered_effect
+
+    labelled = (human["unlabelled"] == 0).to_numpy()
+    partial = int(((human["unlabelled"] > 0) & (human["unlabelled"] < human["shown"])).sum())
+    if partial:
+        log.warning("%d sampled queries have human labels on only some of their shown results: they count as "
+                    "unlabelled", partial)
+    report = prediction_powered_effect(human["control"].to_numpy(), human["treatment"].to_numpy(),
+                                       judged["control"].to_numpy(), judged["treatment"].to_numpy(), labelled,
+                                       design, alpha=alpha, power=power)
+    return report, judged.assign(labelled=labelled, human_diff=human["diff"].where(labelled))
+
+
 @experiment_app.command("analyze")
 @reports_errors
 @judge_flags(default=None, help="Label the shown pairs with this judge.")
@@ -151,7 +168,8 @@ def analyze(
     treatment: TreatmentOpt,
     pairs: PairsOpt = None,
     qrels: Annotated[Optional[Path], typer.Option(
-        help="Labels instead of a judge: TREC qrels or a table (query_id, product_id, label).")] = None,
+        help="Labels instead of a judge: TREC qrels or a table (query_id, product_id, label). With --judge: human "
+             "labels on a random part of the queries, which correct the judge's effect (prediction-powered).")] = None,
     k: KOpt = 10,
     metric: MetricOpt = "sdcg",
     min_gain: MinGainOpt = None,
@@ -170,7 +188,12 @@ def analyze(
     *,
     choice: JudgeChoice,
 ) -> None:
-    """Measure control and treatment on the sampled queries and estimate the effect with its interval and MDE."""
+    """Measure control and treatment on the sampled queries and estimate the effect with its interval and MDE.
+
+    With both --judge and --qrels, the judge labels every query and the human labels of the queries they cover
+    (every result either arm shows) correct its effect: prediction-powered inference (PPI++), unbiased whatever the
+    judge's bias, and tighter than the human labels alone as far as the judge tracks them.
+    """
     from rich.console import Console
 
     from reljudge.cli.session import open_judge
@@ -179,25 +202,35 @@ def analyze(
     from reljudge.experiments.effects import estimate_effect
     from reljudge.labels import get_scheme
 
-    if (choice.spec is None) == (qrels is None):
-        raise ReljudgeError("give either --judge SPEC (with --pairs) or --qrels FILE as the source of labels")
+    if choice.spec is None and qrels is None:
+        raise ReljudgeError("give --judge SPEC (with --pairs), --qrels FILE, or both as the source of labels")
+    if choice.spec is not None and pairs is None:
+        raise ReljudgeError("--judge needs --pairs PAIRS: the file with the query and product text to judge")
+    if choice.spec is not None and qrels is not None and bootstrap > 0:
+        raise ReljudgeError("--bootstrap is not available with --judge and --qrels together (prediction-powered)")
+    options = dict(k=k, metric=metric, min_gain=min_gain)
     if choice.spec is not None:
-        if pairs is None:
-            raise ReljudgeError("--judge needs --pairs PAIRS: the file with the query and product text to judge")
         judge, the_scheme = open_judge(choice, scheme, None, progress=not as_json)
         source, labels = _judge_source(judge, pairs, the_scheme, store, no_store, expected_gain), judge.spec
     else:
         the_scheme = get_scheme(scheme or "esci")
         source, labels = _qrels_source(qrels, the_scheme), f"qrels:{qrels}"
-    measured, unjudged = _measure(sample_path, control, treatment, source, k=k, metric=metric, scheme=the_scheme,
-                                  min_gain=min_gain)
-    report = estimate_effect(measured["control"].to_numpy(), measured["treatment"].to_numpy(),
-                             design_from_sample(measured), alpha=alpha, power=power, bootstrap=bootstrap, seed=seed)
+    measured, unjudged = _measure(sample_path, control, treatment, source, scheme=the_scheme, **options)
+    design = design_from_sample(measured)
+    if choice.spec is not None and qrels is not None:
+        human, _ = _measure(sample_path, control, treatment, _qrels_source(qrels, the_scheme), scheme=the_scheme,
+                            **options)
+        report, measured = _prediction_powered(measured, human, design, alpha=alpha, power=power)
+        labels = f"{labels} corrected by qrels:{qrels}"
+    else:
+        report = estimate_effect(measured["control"].to_numpy(), measured["treatment"].to_numpy(), design,
+                                 alpha=alpha, power=power, bootstrap=bootstrap, seed=seed)
     report = {"metric": metric, "k": k, "labels": labels, "unjudged": unjudged, **report}
     if per_query is not None:
         from reljudge.io.experiment import write_table
 
-        write_table(per_query, measured[["query_id", "stratum", "weight", "control", "treatment", "diff"]])
+        columns = ["query_id", "stratum", "weight", "control", "treatment", "diff", "labelled", "human_diff"]
+        write_table(per_query, measured[[c for c in columns if c in measured]])
     if plot is not None:
         from reljudge.experiments.plot import effects_figure, write_figure
 

@@ -56,8 +56,8 @@ def measure_arms(sample: pd.DataFrame, control: Runs, treatment: Runs, gains: Ma
         sources: the sample, control and treatment file names, for error messages.
 
     Returns:
-        The sample's rows with control, treatment and diff columns added, and the number of shown pairs that had
-        no label.
+        The sample's rows with control, treatment, diff, shown (the pairs either arm shows in its top K) and
+        unlabelled (those of them with no label) columns added, and the number of shown pairs that had no label.
 
     Raises:
         InputError: naming the sample's row of the first query that is in neither run.
@@ -70,13 +70,17 @@ def measure_arms(sample: pd.DataFrame, control: Runs, treatment: Runs, gains: Ma
         raise InputError(sources[0], f"query {sample.at[row, 'query_id']!r} is in neither run ({sources[1]}, "
                                      f"{sources[2]}); {int(absent.sum())} sampled queries are missing in all",
                          row=int(row), field="query_id")
-    unjudged = sum(pair not in gains for pair in shown_pairs(list(sample["query_id"]), control, treatment, k))
     scores: dict[str, list[float]] = {"control": [], "treatment": []}
+    shown_counts, unlabelled = [], []
     for query in sample["query_id"]:
         shown = {name: [gains.get((query, p), 0.0) for p in list(run.get(query, ()))[:k]]
                  for name, run in (("control", control), ("treatment", treatment))}
-        pool = [gains.get(pair, 0.0) for pair in shown_pairs([query], control, treatment, k)]
+        both = shown_pairs([query], control, treatment, k)
+        pool = [gains.get(pair, 0.0) for pair in both]
+        shown_counts.append(len(both))
+        unlabelled.append(sum(pair not in gains for pair in both))
         for name, ranked in shown.items():
             scores[name].append(query_metric(metric, ranked, k, pool=pool, top_gain=top_gain, min_gain=min_gain))
     out = sample.assign(**scores)
-    return out.assign(diff=out["treatment"] - out["control"]), unjudged
+    out = out.assign(diff=out["treatment"] - out["control"], shown=shown_counts, unlabelled=unlabelled)
+    return out, sum(unlabelled)

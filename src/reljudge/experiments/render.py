@@ -44,6 +44,12 @@ def render_effect(report: dict, console: Console) -> None:
     head.add_row("MDE without strata", _num(report["mde_srs"]), "")
     if report.get("unjudged"):
         head.add_row("unlabelled shown pairs (gain 0)", str(report["unjudged"]), "")
+    if report["method"] == "prediction-powered":
+        head.add_row("queries labelled by people", f"{report['n_labelled']} of {report['n_queries']}", "")
+        head.add_row("weight of the judge's effect (lambda)", _num(report["lambda"], 3), "")
+        for name, key in (("human labels alone", "human_only"), ("judge labels alone (biased)", "judge_only")):
+            got = report[key]
+            head.add_row(name, _num(got["effect"]), f"[{_num(got['ci_low'])}, {_num(got['ci_high'])}]")
     console.print(head)
     strata = Table(title="per stratum (p adjusted by Benjamini-Hochberg)")
     for column in ("stratum", "n", "share", "control", "treatment", "effect", "interval", "p", "p adjusted"):
