@@ -59,6 +59,7 @@ from ab_fidelity import (  # noqa: E402
 )
 
 from reljudge.judges.features.lexical import FEATURE_NAMES  # noqa: E402
+from reljudge.judges.features.token_vectors import SEMANTIC_NAMES  # noqa: E402
 from reljudge.train.common import fit_linear, prior_offsets  # noqa: E402
 from reljudge.train.encoder import stacked_logits  # noqa: E402
 
@@ -416,6 +417,7 @@ def _group_sizes(sorted_queries: np.ndarray) -> list[int]:
 GAINS = np.array([1.0, 0.1, 0.01, 0.0])
 RELEVANCE = np.array([3, 2, 1, 0])
 N_LEXICAL = len(FEATURE_NAMES)
+N_SEMANTIC = N_LEXICAL + len(SEMANTIC_NAMES)
 
 
 @dataclass(frozen=True)
@@ -431,13 +433,13 @@ class Lever:
     """
 
     name: str
-    blocks: tuple[str, ...] = ("lex", "sem")
+    blocks: tuple[str, ...] = ("lex", "sem", "cat")
     model: str = "lr"
     decision: str = "argmax"
     offsets: bool = True
     C: float = 0.003
     spread: float = 0.0
-    rank_blocks: tuple[str, ...] = ("lex", "sem")
+    rank_blocks: tuple[str, ...] = ("lex", "sem", "cat")
     rank: dict = field(default_factory=dict)
 
 
@@ -459,7 +461,8 @@ def _by_query(queries: np.ndarray, values: np.ndarray, how: str) -> np.ndarray:
 BLOCKS = {
     "lex": lambda d: d["group"][:, :N_LEXICAL],
     "lex-no-z": lambda d: d["group"][:, :N_LEXICAL - 4],
-    "sem": lambda d: d["group"][:, N_LEXICAL:],
+    "sem": lambda d: d["group"][:, N_LEXICAL:N_SEMANTIC],
+    "cat": lambda d: d["group"][:, N_SEMANTIC:],
     "hd": lambda d: d["hd"][:, :3],
     "hd-lex": lambda d: d["hd"][:, 3:],
     "attr": lambda d: d["attr"],
@@ -603,50 +606,55 @@ def cross_validate(lever: Lever, data: dict, seeds: int, folds: int = 5) -> dict
     return {key: float(np.mean([r[key] for r in runs])) for key in runs[0]}
 
 
-REFERENCE = Lever("the shipped stack without the encoder's logits: lexical + semantic, offsets, argmax")
+REFERENCE = Lever("the shipped stack without the encoder's logits: lexical + semantic + category, offsets, argmax")
 RANKER = {"model": "rank", "decision": "ordered"}
 LEVERS = (
     REFERENCE,
     Lever("lexical only (the lexical judge's features)", blocks=("lex",)),
+    Lever("(e) without the category features (lexical + semantic: the stack before them)", blocks=("lex", "sem")),
     # (c) prior offsets and group-relative features
     Lever("(c) no prior offsets", offsets=False),
-    Lever("(c) without the lexical z features", blocks=("lex-no-z", "sem")),
-    Lever("(c) + every feature centred on its query's mean", blocks=("lex", "sem", "centered")),
-    Lever("(c) + every feature's query mean", blocks=("lex", "sem", "query-mean")),
+    Lever("(c) without the lexical z features", blocks=("lex-no-z", "sem", "cat")),
+    Lever("(c) + every feature centred on its query's mean", blocks=("lex", "sem", "cat", "centered")),
+    Lever("(c) + every feature's query mean", blocks=("lex", "sem", "cat", "query-mean")),
     # (b) Home Depot's graded order
     Lever("(b) Home Depot lambdarank score alone (no ESCI features)", blocks=("hd",)),
-    Lever("(b) + Home Depot lambdarank score (score, z, gap)", blocks=("lex", "sem", "hd")),
-    Lever("(b) + Home Depot lexical judge (score, z, gap)", blocks=("lex", "sem", "hd-lex")),
+    Lever("(b) + Home Depot lambdarank score (score, z, gap)", blocks=("lex", "sem", "cat", "hd")),
+    Lever("(b) + Home Depot lexical judge (score, z, gap)", blocks=("lex", "sem", "cat", "hd-lex")),
     # (a) a ranking objective over each query's candidates
     Lever("(a) lambdarank alone", **RANKER),
     Lever("(a) lambdarank alone, ESCI gains as label gains", **RANKER, rank={"label_gain": [0, 1, 10, 100]}),
-    Lever("(a) lambdarank alone + Home Depot score", **RANKER, rank_blocks=("lex", "sem", "hd")),
+    Lever("(a) lambdarank alone + Home Depot score", **RANKER, rank_blocks=("lex", "sem", "cat", "hd")),
     Lever("(a) stack + lambdarank score (score, z, gap)", model="lr+rank"),
     Lever("(a+b) stack + lambdarank score, both with the Home Depot score", model="lr+rank",
-          blocks=("lex", "sem", "hd"), rank_blocks=("lex", "sem", "hd")),
+          blocks=("lex", "sem", "cat", "hd"), rank_blocks=("lex", "sem", "cat", "hd")),
     # signals beyond the stack's features
-    Lever("(e) + attribute probe (soft coverage, head noun, IDF coverage)", blocks=("lex", "sem", "attr")),
-    Lever("(e) + six-layer MiniLM query-title cosine (score, z, gap)", blocks=("lex", "sem", "emb")),
+    Lever("(e) + attribute probe (soft coverage, head noun, IDF coverage)",
+          blocks=("lex", "sem", "cat", "attr")),
+    Lever("(e) + six-layer MiniLM query-title cosine (score, z, gap)", blocks=("lex", "sem", "cat", "emb")),
     Lever("(e) + multilingual-e5-small: query-title cosine (score, z, gap), title typicality and centrality",
-          blocks=("lex", "sem", "e5")),
+          blocks=("lex", "sem", "cat", "e5")),
     Lever("(e) multilingual-e5-small features alone", blocks=("e5",)),
-    Lever("(e) + query-title agreement per dimension, static vectors (64)", blocks=("lex", "sem", "agree")),
-    Lever("(e) + the same, centred on the query's mean", blocks=("lex", "sem", "agree-centered")),
-    Lever("(e) + query-title agreement per dimension, static vectors (64), C 0.001", blocks=("lex", "sem", "agree"),
+    Lever("(e) + query-title agreement per dimension, static vectors (64)",
+          blocks=("lex", "sem", "cat", "agree")),
+    Lever("(e) + the same, centred on the query's mean", blocks=("lex", "sem", "cat", "agree-centered")),
+    Lever("(e) + query-title agreement per dimension, static vectors (64), C 0.001",
+          blocks=("lex", "sem", "cat", "agree"),
           C=0.001),
-    Lever("(e) + query-title agreement per dimension, six-layer MiniLM (384)", blocks=("lex", "sem", "emb-agree")),
-    Lever("(e) + the same, centred on the query's mean (384)", blocks=("lex", "sem", "emb-agree-centered")),
+    Lever("(e) + query-title agreement per dimension, six-layer MiniLM (384)",
+          blocks=("lex", "sem", "cat", "emb-agree")),
+    Lever("(e) + the same, centred on the query's mean (384)", blocks=("lex", "sem", "cat", "emb-agree-centered")),
     Lever("(e) + query-title agreement per dimension, six-layer MiniLM (384), C 0.001",
-          blocks=("lex", "sem", "emb-agree"), C=0.001),
+          blocks=("lex", "sem", "cat", "emb-agree"), C=0.001),
     Lever("(a) cross-encoder fine-tuned with a pairwise ranking loss, alone (score, z, gap)", blocks=("rank-enc",)),
     Lever("(a) + cross-encoder fine-tuned with a pairwise ranking loss (score, z, gap)",
-          blocks=("lex", "sem", "rank-enc")),
+          blocks=("lex", "sem", "cat", "rank-enc")),
     # (d) the label decision
     Lever("(d) the reference stack, labels by ordered expected gain", decision="ordered"),
     Lever("(d) the reference stack, E's logit + 5 x (expected gain - the query's mean)", spread=5.0),
     Lever("(d) the reference stack, E's logit + 10 x (expected gain - the query's mean)", spread=10.0),
     Lever("(d+e) + multilingual-e5-small, E's logit + 5 x (expected gain - the query's mean)",
-          blocks=("lex", "sem", "e5"), spread=5.0),
+          blocks=("lex", "sem", "cat", "e5"), spread=5.0),
 )
 
 

@@ -24,7 +24,8 @@ def fit_linear(features: np.ndarray, y: np.ndarray, k: int, *, C: float, max_ite
     Shared with the cross-encoder's stacked classifier, which fits it on lexical features and encoder logits.
 
     Args:
-        features: (n, d) training features.
+        features: (n, d) training features; NaN where a pair lacks one (a product without a category), which is
+            fitted as the column's mean, as the judges read it (`encoder.judge.standardised`).
         y: label indices in [0, k); at least two distinct values.
         k: the number of labels (labels absent from `y` get `ABSENT_LOGIT` and are never predicted).
         C, max_iter, seed: passed to scikit-learn's LogisticRegression.
@@ -37,6 +38,12 @@ def fit_linear(features: np.ndarray, y: np.ndarray, k: int, *, C: float, max_ite
     from sklearn.preprocessing import StandardScaler
 
     present = np.unique(y)
+    missing = np.isnan(features)
+    if missing.any():  # each missing value at its column's mean (0 for a column that is all missing)
+        counts = (~missing).sum(axis=0)
+        means = np.divide(np.where(missing, 0.0, features).sum(axis=0), counts, out=np.zeros(features.shape[1]),
+                          where=counts > 0)
+        features = np.where(missing, means, features)
     scaler = StandardScaler().fit(features)
     standardised = scaler.transform(features)
     classifier = LogisticRegression(C=C, max_iter=max_iter, random_state=seed)

@@ -41,8 +41,10 @@ from reljudge.judges.encoder.judge import (
     TorchBackend,
     encoder_logits,
     stack_features,
+    stack_inputs,
+    standardised,
 )
-from reljudge.judges.features.lexical import pair_features
+from reljudge.judges.features.category import CategoryFeatures
 from reljudge.judges.features.token_vectors import SemanticFeatures, write_token_vectors
 from reljudge.labels import LabelScheme, get_scheme
 from reljudge.records import Pair, query_key
@@ -114,7 +116,7 @@ def train_cross_encoder(
     write_token_vectors(base_dir, output_dir)
     semantic = SemanticFeatures.load(encoder, output_dir)
     oof = cross_fitted_logits(base_dir, encoder, pairs, texts, encoded, y, fold_of, scheme, config)
-    features = np.hstack([pair_features(pairs), semantic(pairs, texts), oof])
+    features = np.hstack([stack_inputs(pairs, semantic, CategoryFeatures(), texts), oof])
     C, cv = choose_stack_C(features, y, fold_of, scheme, config.stack_C, config.seed)
     logger.info("stack C=%s (grouped CV on train: %s)", C, cv)
 
@@ -215,9 +217,9 @@ def choose_stack_C(features: np.ndarray, y: np.ndarray, fold_of: np.ndarray, sch
 
 def stacked_logits(linear: dict[str, list], features: np.ndarray) -> np.ndarray:
     """The stack's logits, as the judge computes them."""
-    mean, scale = np.asarray(linear["mean"]), np.asarray(linear["scale"])
     bias = np.asarray(linear["intercept"]) + np.asarray(linear["offsets"])
-    return ((features - mean) / scale) @ np.asarray(linear["coef"]).T + bias
+    return standardised(features, np.asarray(linear["mean"]), np.asarray(linear["scale"])) @ np.asarray(
+        linear["coef"]).T + bias
 
 
 def fine_tune(base_dir: Path, encoder: PairEncoder, encoded: Sequence[tuple[list[int], list[int]]], y: np.ndarray,

@@ -30,6 +30,7 @@ from reljudge.errors import JudgeError
 from reljudge.judges.base import JudgeBase
 from reljudge.judges.encoder.inputs import TOKENIZER_FILE, Batch, PairEncoder
 from reljudge.judges.encoder.options import EncoderOptions
+from reljudge.judges.features.category import CATEGORY_NAMES, CategoryFeatures
 from reljudge.judges.features.lexical import FEATURE_NAMES, pair_features
 from reljudge.judges.features.token_vectors import SEMANTIC_NAMES, VECTORS_FILE, SemanticFeatures
 from reljudge.judges.model_dir import (
@@ -54,8 +55,14 @@ _MAKE_ONE = "make one with `reljudge train --judge cross-encoder --data PAIRS --
 
 
 def stack_features(labels: Sequence[str]) -> list[str]:
-    """The stacked classifier's features, in order: lexical, semantic, then the encoder's logit per label."""
-    return [*FEATURE_NAMES, *SEMANTIC_NAMES, *(f"encoder_{label}" for label in labels)]
+    """The stacked classifier's features, in order: lexical, semantic, category, then the encoder's logit per
+    label."""
+    return [*FEATURE_NAMES, *SEMANTIC_NAMES, *CATEGORY_NAMES, *(f"encoder_{label}" for label in labels)]
+
+
+def standardised(features: np.ndarray, mean: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """(features - mean) / scale, with a missing feature (NaN: a product without a category) at its training mean."""
+    return np.nan_to_num((features - mean) / scale, nan=0.0)
 
 
 class EncoderJudge(JudgeBase):
@@ -94,6 +101,7 @@ class EncoderJudge(JudgeBase):
             raise JudgeError(f"the cross-encoder at {directory} has no {TOKENIZER_FILE}; {_MAKE_ONE}")
         self.inputs = PairEncoder(directory / TOKENIZER_FILE, self.config["max_length"], self.config["query_tokens"])
         self.semantic = SemanticFeatures.load(self.inputs, directory)
+        self.categories = CategoryFeatures(threads)
         if (directory / ONNX_FILE).exists():
             self.backend: OnnxBackend | TorchBackend = OnnxBackend(directory / ONNX_FILE, threads)
             model_files = [ONNX_FILE]
@@ -122,11 +130,11 @@ class EncoderJudge(JudgeBase):
         return self.stack(self.group_features(pairs, texts), self.encoder_logits(pairs, texts))
 
     def group_features(self, pairs: Sequence[Pair], texts: Sequence[tuple[str, str]] | None = None) -> np.ndarray:
-        """The lexical and semantic features of each pair, (n, d): the stack's inputs besides the logits.
+        """The lexical, semantic and category features of each pair, (n, d): the stack's inputs besides the logits.
 
         `texts`: `self.inputs.texts(pairs)`, when the caller has them already.
         """
-        return np.hstack([pair_features(pairs), self.semantic(pairs, texts)])
+        return stack_inputs(pairs, self.semantic, self.categories, texts)
 
     def stack(self, group_features: np.ndarray, encoder_logits: np.ndarray) -> np.ndarray:
         """The stacked classifier's probabilities from `group_features` and encoder logits (one row per pair).
@@ -134,7 +142,7 @@ class EncoderJudge(JudgeBase):
         Public so that another runtime's logits for the same model (a benchmark's) get the same last step.
         """
         features = np.hstack([group_features, encoder_logits])
-        logits = ((features - self._mean) / self._scale) @ self._coef.T + self._bias
+        logits = standardised(features, self._mean, self._scale) @ self._coef.T + self._bias
         logits -= logits.max(axis=1, keepdims=True)
         proba = np.exp(logits)
         return proba / proba.sum(axis=1, keepdims=True)
@@ -142,6 +150,12 @@ class EncoderJudge(JudgeBase):
     def encoder_logits(self, pairs: Sequence[Pair], texts: Sequence[tuple[str, str]] | None = None) -> np.ndarray:
         """The encoder's raw logits, (n, k) (see `encoder_logits`)."""
         return encoder_logits(self.inputs, self.backend, pairs, texts)
+
+
+def stack_inputs(pairs: Sequence[Pair], semantic: SemanticFeatures, categories: CategoryFeatures,
+                 texts: Sequence[tuple[str, str]] | None = None) -> np.ndarray:
+    """The stack's inputs besides the logits, as the judge and its trainer both compute them."""
+    return np.hstack([pair_features(pairs), semantic(pairs, texts), categories(pairs)])
 
 
 def encoder_logits(inputs: PairEncoder, backend: Callable[[Batch], np.ndarray], pairs: Sequence[Pair],

