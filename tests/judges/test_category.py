@@ -43,9 +43,13 @@ def test_the_category_the_query_names_comes_first_and_a_missing_one_is_nan(categ
 
 def test_a_pairs_row_depends_only_on_its_group_not_on_order_repeats_or_the_cache(categories):
     first = categories(GROUP)
-    fresh = CategoryFeatures(threads=1, cache_size=1)(list(reversed(GROUP)) + GROUP[:2])
+    small = CategoryFeatures(threads=1, cache_size=3)
+    fresh = small(list(reversed(GROUP)) + GROUP[:2])
     np.testing.assert_array_equal(fresh[:4][::-1], first)
     np.testing.assert_array_equal(fresh[4:], first[:2])
+    other = [GROUP[0], pair("p6", "Sports & Outdoors > Exercise & Fitness > Yoga Mats")]
+    assert np.isfinite(small(other)).all()  # a full cache starts again with what the call needs
+    np.testing.assert_array_equal(small(GROUP), first)
 
 
 def test_a_missing_feature_is_fitted_and_read_at_its_mean():

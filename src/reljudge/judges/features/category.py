@@ -80,8 +80,9 @@ class CategoryFeatures:
         """Unit vectors of `texts`, encoding only those not cached (the model's output is the same alone or in a
         batch, so caching changes no result)."""
         missing = sorted({text for text in texts if text not in cache})
+        if len(cache) + len(missing) > self.cache_size:  # full: start again with what this call needs
+            cache.clear()
+            missing = sorted(set(texts))
         if missing:
-            if len(cache) + len(missing) > self.cache_size:
-                cache.clear()
             cache.update(zip(missing, np.asarray(encode(missing), dtype=np.float64).reshape(len(missing), -1)))
         return np.stack([cache[text] for text in texts])
