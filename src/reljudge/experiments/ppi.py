@@ -61,14 +61,17 @@ def prediction_powered_effect(human_control: np.ndarray, human_treatment: np.nda
     human_d = np.asarray(human_treatment, float)[labelled] - np.asarray(human_control, float)[labelled]
     judged_d = np.asarray(judged_treatment, float) - np.asarray(judged_control, float)
     lam = _power_tuned(human_d, judged_d[labelled], phase2)
-    effect = _Corrected(human_d, judged_d, labelled, lam, design, phase1, phase2, fraction, tuned=True)
-    arms = [_Corrected(np.asarray(h, float)[labelled], np.asarray(j, float), labelled, lam, design, phase1, phase2,
-                       fraction, tuned=True)
+
+    def corrected(human: np.ndarray, judged: np.ndarray, lam: float, tuned: bool = True) -> _Corrected:
+        return _Corrected(human, judged, labelled, lam, design, phase1, phase2, fraction, tuned=tuned)
+
+    effect = corrected(human_d, judged_d, lam)
+    arms = [corrected(np.asarray(h, float)[labelled], np.asarray(j, float), lam)
             for h, j in ((human_control, judged_control), (human_treatment, judged_treatment))]
     base, treated = (arm.estimate for arm in arms)
     low, high, p_value = t_test(effect.estimate, effect.variance, effect.df, alpha)
     se = float(np.sqrt(effect.variance))
-    alone = _Corrected(human_d, judged_d, labelled, 0.0, design, phase1, phase2, fraction, tuned=False)
+    alone = corrected(human_d, judged_d, 0.0, tuned=False)
     judge_only = stratified_mean(judged_d, design)
     return {
         "n_queries": int(len(judged_d)), "n_strata": len(design.strata), "n_labelled": int(labelled.sum()),
