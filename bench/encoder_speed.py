@@ -220,11 +220,18 @@ def main() -> int:
     # `reljudge judge` runs it, with the tokenizers library's parallel batches (its default).
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
 
-    def measure(which: str, model: str, parallel_tokenizer: bool = False, judge_dir: str = "") -> dict:
-        done = subprocess.run([sys.executable, __file__, "--child", which, "--torch-model", model,
-                               "--judge-dir", judge_dir],
-                              capture_output=True, text=True, check=True,
-                              env={**env, "TOKENIZERS_PARALLELISM": "true"} if parallel_tokenizer else env)
+    import tempfile
+
+    def measure(which: str, model: str, parallel_tokenizer: bool = False, judge_dir: str = "",
+                cache: str = "") -> dict:
+        """One path in a fresh process; with an empty user cache (no category vectors on disk) unless `cache`."""
+        with tempfile.TemporaryDirectory(prefix="reljudge-cache-") as fresh:
+            child_env = {**env, "RELJUDGE_CACHE": cache or fresh}
+            if parallel_tokenizer:
+                child_env["TOKENIZERS_PARALLELISM"] = "true"
+            done = subprocess.run([sys.executable, __file__, "--child", which, "--torch-model", model,
+                                   "--judge-dir", judge_dir], capture_output=True, text=True, check=True,
+                                  env=child_env)
         return json.loads(done.stdout.strip().splitlines()[-1])
 
     models = [model for model in (args.full_model, torch_model) if model]
@@ -239,6 +246,11 @@ def main() -> int:
     print(f"the shipped judge again on the same pairs, its queries and category paths already encoded (as over a "
           f"day's pairs of one shop): {fast['warm_pairs_per_s']:.1f} pairs/s ({as_run['warm_pairs_per_s']:.1f} with "
           "the tokenizers in parallel)")
+    with tempfile.TemporaryDirectory(prefix="reljudge-cache-") as kept:
+        measure("fast", torch_model, cache=kept)
+        disk = measure("fast", torch_model, cache=kept)
+    print(f"a new process with the category paths' vectors on disk from an earlier run: {disk['pairs_per_s']:.1f} "
+          "pairs/s")
     for st in baselines:
         agree = np.mean(np.array(fast["labels"]) == np.array(st["labels"]))
         print(f"shipped judge against {st['path']}: speed-up {fast['pairs_per_s'] / st['pairs_per_s']:.2f}x; alpha "
@@ -252,8 +264,6 @@ def main() -> int:
               f"only, as shipped, {roof['gflop_per_pair_cls']:.2f} GFLOP per pair "
               f"({roof['gflop_per_pair_cls'] / roof['gflop_per_pair']:.2f}x)")
     if args.graphs:
-        import tempfile
-
         with tempfile.TemporaryDirectory(prefix="encoder-graphs-") as scratch:
             rows = [("torch fp32 (transformers, the Hugging Face forward)", torch_model),
                     *export_variants(torch_model, scratch)]

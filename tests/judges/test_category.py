@@ -62,3 +62,20 @@ def test_a_missing_feature_is_fitted_and_read_at_its_mean():
     assert np.isfinite(linear["coef"]).all()
     z = standardised(x_all_missing, np.asarray(linear["mean"]), np.asarray(linear["scale"]))
     assert np.isfinite(z).all() and (z[::4, 1] == 0).all() and (z[:, 2] == 0).all()
+
+
+def test_a_new_process_reads_the_paths_from_disk_and_a_torn_file_is_encoded_again(tmp_path):
+    first = CategoryFeatures(threads=1, disk=tmp_path)(GROUP)
+    files = sorted(tmp_path.glob("*.npy"))
+    assert len(files) == 3  # one per distinct path; p4 has none
+    later = CategoryFeatures(threads=1, disk=tmp_path)
+    model = later.model()
+    encoded, passage = [], model.passage
+    model.passage = lambda texts: encoded.append(list(texts)) or passage(texts)
+    np.testing.assert_array_equal(later(GROUP), first)
+    assert encoded == []
+    files[0].write_bytes(b"torn")
+    again = CategoryFeatures(threads=1, disk=tmp_path)
+    np.testing.assert_array_equal(again(GROUP), first)
+    assert np.load(files[0]).shape == (384,)
+    assert np.isnan(CategoryFeatures(threads=1, disk=None)(GROUP)[3]).all()

@@ -16,9 +16,9 @@ from typing import Any
 
 
 def cache_file(name: str) -> Path:
-    from platformdirs import user_cache_dir
+    from reljudge.cache import cache_dir
 
-    return Path(os.environ.get("RELJUDGE_CACHE") or user_cache_dir("reljudge")) / "cli" / f"{name}.json"
+    return cache_dir("cli", f"{name}.json")
 
 
 def source_key(source: Path) -> list[Any]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import logging
-import os
 import shutil
 import tempfile
 import warnings
@@ -74,9 +73,9 @@ def converted_smollm2(gguf: Path, digest: str) -> Path:
 
     The directory appears by an atomic rename, so a killed conversion never leaves a half-written model.
     """
-    from platformdirs import user_cache_dir
+    from reljudge.cache import cache_dir
 
-    target = Path(os.environ.get("RELJUDGE_CACHE") or user_cache_dir("reljudge")) / "models" / f"{SMOLLM2}-{digest}"
+    target = cache_dir("models", f"{SMOLLM2}-{digest}")
     if (target / "config.json").exists():
         return target
     logger.info("converting %s to safetensors in %s (once)", gguf.name, target)

