@@ -78,4 +78,13 @@ def test_a_new_process_reads_the_paths_from_disk_and_a_torn_file_is_encoded_agai
     again = CategoryFeatures(threads=1, disk=tmp_path)
     np.testing.assert_array_equal(again(GROUP), first)
     assert np.load(files[0]).shape == (384,)
-    assert np.isnan(CategoryFeatures(threads=1, disk=None)(GROUP)[3]).all()
+
+
+def test_the_shipped_judge_keeps_its_path_vectors_in_the_user_cache(tmp_path, monkeypatch):
+    from reljudge.judges.registry import load_judge
+
+    monkeypatch.setenv("RELJUDGE_CACHE", str(tmp_path))
+    judge = load_judge("cross-encoder")
+    assert judge.categories.disk is not None and judge.categories.disk.is_relative_to(tmp_path)
+    judge.predict_proba(GROUP)
+    assert len(list(judge.categories.disk.glob("*.npy"))) == 3

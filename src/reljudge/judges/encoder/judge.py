@@ -30,7 +30,7 @@ from reljudge.errors import JudgeError
 from reljudge.judges.base import JudgeBase
 from reljudge.judges.encoder.inputs import TOKENIZER_FILE, Batch, PairEncoder
 from reljudge.judges.encoder.options import EncoderOptions
-from reljudge.judges.features.category import CATEGORY_NAMES, CategoryFeatures
+from reljudge.judges.features.category import CATEGORY_NAMES, CategoryFeatures, user_cache_folder
 from reljudge.judges.features.lexical import FEATURE_NAMES, pair_features
 from reljudge.judges.features.token_vectors import SEMANTIC_NAMES, VECTORS_FILE, SemanticFeatures
 from reljudge.judges.model_dir import (
@@ -101,7 +101,7 @@ class EncoderJudge(JudgeBase):
             raise JudgeError(f"the cross-encoder at {directory} has no {TOKENIZER_FILE}; {_MAKE_ONE}")
         self.inputs = PairEncoder(directory / TOKENIZER_FILE, self.config["max_length"], self.config["query_tokens"])
         self.semantic = SemanticFeatures.load(self.inputs, directory)
-        self.categories = CategoryFeatures(threads)
+        self.categories = CategoryFeatures(threads, disk=user_cache_folder())
         if (directory / ONNX_FILE).exists():
             self.backend: OnnxBackend | TorchBackend = OnnxBackend(directory / ONNX_FILE, threads)
             model_files = [ONNX_FILE]

