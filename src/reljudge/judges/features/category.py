@@ -19,8 +19,8 @@ with no categories is judged as if the feature were absent.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -129,13 +129,9 @@ def _read(disk: Path, text: str) -> np.ndarray | None:
 
 
 def _write(disk: Path, text: str, vector: np.ndarray) -> None:
-    """Keep a vector by an atomic rename, so a reader never sees half a file; a read-only cache only costs time."""
-    target = _file(disk, text)
-    scratch = target.with_name(f"{target.name}.{os.getpid()}.tmp")
-    try:
-        disk.mkdir(parents=True, exist_ok=True)
-        with open(scratch, "wb") as handle:
-            np.save(handle, vector, allow_pickle=False)
-        os.replace(scratch, target)
-    except OSError:
-        scratch.unlink(missing_ok=True)
+    """Keep a vector by an atomic rename (`atomic_path`), so a reader never sees half a file; a read-only cache only
+    costs time."""
+    from reljudge.io.atomic import atomic_path
+
+    with contextlib.suppress(OSError), atomic_path(_file(disk, text)) as scratch, open(scratch, "wb") as handle:
+        np.save(handle, vector, allow_pickle=False)
