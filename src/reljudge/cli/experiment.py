@@ -96,9 +96,10 @@ def sample(
         console.print(f"wrote {output}", highlight=False)
 
 
-def _measure(sample_path: Path, control: Path, treatment: Path, gains_of: GainSource, *, k: int, metric: str,
-             scheme: LabelScheme, min_gain: float | None) -> tuple[pd.DataFrame, int]:
-    """Read the sample and both runs, get the shown pairs' gains from `gains_of(wanted)`, and measure each arm."""
+def _measure(sample_path: Path, control: Path, treatment: Path, sources: Sequence[GainSource], *, k: int,
+             metric: str, scheme: LabelScheme, min_gain: float | None) -> list[tuple[pd.DataFrame, int]]:
+    """Read the sample and both runs once; for each gain source, get the shown pairs' gains from
+    `gains_of(wanted)` and measure each arm (the measured table and the count of unjudged shown pairs)."""
     from reljudge.experiments.arms import measure_arms, shown_pairs
     from reljudge.io.experiment import read_sample
     from reljudge.io.runs import ranked_lists, read_run
@@ -107,11 +108,12 @@ def _measure(sample_path: Path, control: Path, treatment: Path, gains_of: GainSo
     check_metric(metric)
     the_sample = read_sample(sample_path)
     runs = [ranked_lists(read_run(path), k) for path in (control, treatment)]
-    gains = gains_of(shown_pairs(list(the_sample["query_id"]), *runs, k))
+    wanted = shown_pairs(list(the_sample["query_id"]), *runs, k)
     top = max(scheme.gains)
-    return measure_arms(the_sample, *runs, gains, metric=metric, k=k, top_gain=top,
-                        min_gain=top if min_gain is None else min_gain,
-                        sources=(str(sample_path), str(control), str(treatment)))
+    return [measure_arms(the_sample, *runs, gains_of(wanted), metric=metric, k=k, top_gain=top,
+                         min_gain=top if min_gain is None else min_gain,
+                         sources=(str(sample_path), str(control), str(treatment)))
+            for gains_of in sources]
 
 
 def _qrels_source(qrels: Path, scheme: LabelScheme) -> GainSource:
@@ -215,11 +217,13 @@ def analyze(
     else:
         the_scheme = get_scheme(scheme or "esci")
         source, labels = _qrels_source(qrels, the_scheme), f"qrels:{qrels}"
-    measured, unjudged = _measure(sample_path, control, treatment, source, scheme=the_scheme, **options)
+    sources = [source] + ([_qrels_source(qrels, the_scheme)] if choice.spec is not None and qrels is not None
+                          else [])
+    (measured, unjudged), *human_measured = _measure(sample_path, control, treatment, sources, scheme=the_scheme,
+                                                     **options)
     design = design_from_sample(measured)
-    if choice.spec is not None and qrels is not None:
-        human, _ = _measure(sample_path, control, treatment, _qrels_source(qrels, the_scheme), scheme=the_scheme,
-                            **options)
+    if human_measured:
+        human, _ = human_measured[0]
         report, measured = _prediction_powered(measured, human, design, alpha=alpha, power=power)
         labels = f"{labels} corrected by qrels:{qrels}"
     else:
@@ -272,9 +276,9 @@ def validate(
 
     judge, the_scheme = open_judge(choice, None, None, progress=not as_json)
     options = dict(k=k, metric=metric, scheme=the_scheme, min_gain=min_gain)
-    human, unjudged_human = _measure(sample_path, control, treatment, _qrels_source(qrels, the_scheme), **options)
     judge_source = _judge_source(judge, pairs, the_scheme, store, no_store, expected_gain)
-    judged, unjudged_judge = _measure(sample_path, control, treatment, judge_source, **options)
+    (human, unjudged_human), (judged, unjudged_judge) = _measure(
+        sample_path, control, treatment, [_qrels_source(qrels, the_scheme), judge_source], **options)
     result = {"metric": metric, "k": k, "judge": judge.spec, "unjudged_human": unjudged_human,
               "unjudged_judge": unjudged_judge, **compare(human, judged, design_from_sample(human), alpha=alpha)}
     if as_json:
