@@ -89,6 +89,12 @@ def _summary(the_report, output: Path | None) -> None:
     w = the_report.window
     console.print(f"report for {w.until} ({w.judge}, {w.scheme.name}, window {w.since} to {w.until})"
                   + (f" written to {output}" if output else ""))
+    corrected = the_report.corrected["window"]
+    if corrected is not None:
+        g = corrected["mean_gain"]
+        low, high = g["interval"]
+        console.print(f"mean gain over the window: judge {g['judge']:.3f}, corrected by {g['n']:,} randomly sampled "
+                      f"pairs people labelled {g['corrected']:.3f} [{low:.3f}, {high:.3f}]", soft_wrap=True)
     for alarm in the_report.alarms:
         console.print(f"[bold red]alarm[/] {alarm.segment}: {alarm.message}", soft_wrap=True)
     if not the_report.alarms:

@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 import numpy as np
 import pandas as pd
 
-from reljudge.report import drift, people, query
+from reljudge.report import corrected, drift, people, query
 from reljudge.report.drift import Alarm
 from reljudge.report.options import ReportOptions
 from reljudge.report.query import Window
@@ -45,6 +45,7 @@ class DailyReport:
     people_window: dict
     people_segments: list[dict]
     alpha_checks: list[dict]
+    corrected: dict = field(default_factory=lambda: {"days": [], "window": None})
     alarms: list[Alarm] = field(default_factory=list)
 
     def daily_mix(self, column: str = "") -> pd.DataFrame:
@@ -67,6 +68,8 @@ class DailyReport:
             "mix_checks": self.mix_checks,
             "people": {"days": self.people_days, "window": self.people_window, "segments": self.people_segments},
             "alpha_checks": self.alpha_checks,
+            "corrected": {"days": [{**d, "day": d["day"].isoformat()} for d in self.corrected["days"]],
+                          "window": self.corrected["window"]},
         }
 
 
@@ -85,7 +88,7 @@ def build_report(con, options: ReportOptions, store_path: str) -> DailyReport:
         mix_checks=mix_checks, people_days=_people_days(in_window, window, options),
         people_window=_agreement(in_window, window, options, 0)[0],
         people_segments=_people_segments(in_window, window, options),
-        alpha_checks=alpha_checks,
+        alpha_checks=alpha_checks, corrected=_corrected(mix, in_window, window, options),
     )
     report.alarms = _alarms(mix_checks, alpha_checks, window)
     return report
@@ -105,6 +108,18 @@ def daily_mix(mix: pd.DataFrame, window: Window, column: str = "") -> pd.DataFra
     out = out.reset_index()
     out["day"] = pd.to_datetime(out["day"]).dt.date
     return out if column else out.drop(columns="value")
+
+
+def _corrected(mix: pd.DataFrame, units: pd.DataFrame, window: Window, options: ReportOptions) -> dict:
+    """`corrected.corrected_relevance` over the window's days, from the label counts and the sampled units."""
+    labels = list(window.scheme.labels)
+    rows = mix[(mix["column"] == "") & (pd.to_datetime(mix["day"]).dt.date >= window.since)]
+    counts = {pd.Timestamp(day).date(): _counts(day_rows, labels) for day, day_rows in rows.groupby("day")}
+    sampled = units[units["sampled"].astype(bool)] if len(units) else units
+    by_day = {day: (day_rows["human"].map(window.scheme.index).to_numpy(),
+                    day_rows["judge_label"].map(window.scheme.index).to_numpy())
+              for day, day_rows in sampled.groupby("day")}
+    return corrected.corrected_relevance(counts, by_day, window.scheme.gains, options.confidence)
 
 
 def _counts(rows: pd.DataFrame, labels: list[str]) -> np.ndarray:

@@ -47,6 +47,8 @@ def report_charts(report: DailyReport) -> list[Chart]:
     charts.append(Chart("mean-gain", _gain(alt, report.daily_mix(), None).to_dict()))
     for column in report.window.segments:
         charts.append(Chart(gain_chart_name(column), _gain(alt, report.daily_mix(column), column).to_dict()))
+    if report.corrected["days"]:
+        charts.append(Chart("corrected-gain", _corrected_gain(alt, report).to_dict()))
     days = pd.DataFrame([d for d in report.people_days if d["alpha"] is not None])
     if not days.empty:
         charts.append(Chart("alpha", _alpha(alt, days, report).to_dict()))
@@ -107,6 +109,30 @@ def _gain(alt, frame: pd.DataFrame, column: str | None):
     if column:
         encoding["color"] = alt.Color("value:N", title=column)
     return chart.encode(**encoding)
+
+
+def _corrected_gain(alt, report: DailyReport):
+    """The judge's mean gain per day beside the same corrected by people's random sample, with its interval."""
+    rows = []
+    for d in report.corrected["days"]:
+        g = d["mean_gain"]
+        rows.append({"day": d["day"].isoformat(), "estimate": "judge's labels", "gain": g["judge"],
+                     "low": None, "high": None, "n": g["N"]})
+        rows.append({"day": d["day"].isoformat(), "estimate": "corrected by people", "gain": g["corrected"],
+                     "low": g["interval"][0], "high": g["interval"][1], "n": g["n"]})
+    base = alt.Chart(pd.DataFrame(rows))
+    x = alt.X("day:O", title="Day (UTC)", axis=alt.Axis(labelAngle=-40))
+    y_title = "Mean gain"
+    color = alt.Color("estimate:N", title="Estimate")
+    points = base.mark_point(filled=True, size=60).encode(
+        x=x, y=alt.Y("gain:Q", title=y_title, scale=alt.Scale(zero=False)), color=color,
+        tooltip=["day", "estimate", "n", alt.Tooltip("gain:Q", format=".3f")])
+    bars = base.mark_rule().encode(x=x, y=alt.Y("low:Q", title=y_title), y2="high:Q", color=color)
+    return alt.layer(bars, points).properties(
+        width=WIDTH, height=HEIGHT, title=alt.Title(
+            "Mean gain per day: the judge's, and corrected by people's random sample",
+            subtitle=f"prediction-powered, {report.options.confidence:.0%} intervals; days with a random "
+                     "sample people labelled"))
 
 
 def _alpha(alt, days: pd.DataFrame, report: DailyReport):

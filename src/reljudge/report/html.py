@@ -47,7 +47,8 @@ def render_html(report: DailyReport, charts: Sequence[Chart]) -> str:
         f'<p class="meta">judge <code>{escape(w.judge)}</code> · scheme {escape(w.scheme.name)} · window '
         f"{w.since} to {w.until} · reference {w.reference[0]} to {w.reference[1]} · store "
         f"<code>{escape(report.store)}</code> · made {report.generated:%Y-%m-%d %H:%M} UTC</p>",
-        _alarms(report), _cards(report), _volume(report, svg), _mix(report, svg), _drift(report),
+        _alarms(report), _cards(report), _volume(report, svg), _mix(report, svg), _corrected(report, svg),
+        _drift(report),
         _people(report, svg), _notes(report),
     ]
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
@@ -109,6 +110,11 @@ def _cards(report: DailyReport) -> str:
         (f"alpha vs people over the window, {_interval(window['alpha_interval'])}, n {window['n']:,}",
          _num(window["alpha"])),
     ]
+    corrected = report.corrected["window"]
+    if corrected is not None:
+        g = corrected["mean_gain"]
+        cards.append((f"mean gain corrected by people over the window, {_interval(g['interval'])}, "
+                      f"{g['n']:,} sampled", _num(g["corrected"])))
     return '<div class="cards">' + "".join(
         f'<div class="card"><div class="value">{escape(v)}</div><div class="label">{escape(k)}</div></div>'
         for k, v in cards) + "</div>"
@@ -141,6 +147,46 @@ def _mix(report: DailyReport, svg: dict[str, str]) -> str:
              _num(r["mean_gain"])) for _, r in by.sort_values(["value", "day"]).iterrows()],
             range(2, len(labels) + 4)))
     return _section("mix", "Label mix and mean gain", parts)
+
+
+def _corrected(report: DailyReport, svg: dict[str, str]) -> str:
+    title = "Mean gain corrected by people"
+    window = report.corrected["window"]
+    if window is None:
+        return _section("corrected", title, [
+            '<p class="note">No day of the window has people\'s labels on at least three pairs of a random queue '
+            "(<code>reljudge queue add --select random</code>): without a random sample, the judge's mean gain "
+            "cannot be corrected for its bias.</p>"])
+    confidence = f"{report.options.confidence:.0%}"
+    headers = ["day", "judged", "sampled", "judge's mean gain", "corrected", f"{confidence} interval",
+               "people alone", f"{confidence} interval", "lambda"]
+    rows = [(str(d["day"]), *_corrected_cells(d["mean_gain"])) for d in report.corrected["days"]]
+    g = window["mean_gain"]
+    rows.append((f"window ({window['mean_gain']['days']} days)", f"{g['N']:,}", f"{g['n']:,}", _num(g["judge"]),
+                 _num(g["corrected"]), _interval(g["interval"]), "", "", ""))
+    labels = report.window.scheme.labels
+    shares = [(label, _pct(s["judge"]), _pct(s["corrected"]), _interval_pct(s["interval"]))
+              for label, s in zip(labels, window["shares"])]
+    return _section("corrected", title, [
+        '<p class="note">The judge labels every pair; people label a random sample of them (random queues only: '
+        "pairs chosen for the judge's doubt are no sample). Prediction-powered inference corrects the judge's "
+        "mean by the sample's differences, unbiased whatever the judge's bias, and tighter than people's labels "
+        f"alone as far as the judge tracks them (lambda: the judge's weight). The window pools its sampled days, "
+        f"{_pct(window['judged_share'])} of its judged pairs.</p>",
+        _figure(svg, "corrected-gain"),
+        _table(headers, rows, range(1, 9)),
+        "<h3>Label shares over the window</h3>",
+        _table(["label", "judge's share", "corrected", f"{confidence} interval"], shares, (1, 2, 3)),
+    ])
+
+
+def _corrected_cells(g: dict) -> tuple:
+    return (f"{g['N']:,}", f"{g['n']:,}", _num(g["judge"]), _num(g["corrected"]), _interval(g["interval"]),
+            _num(g["human"]), _interval(g["human_interval"]), _num(g["lam"], 2))
+
+
+def _interval_pct(bounds: Sequence[object]) -> str:
+    return "—" if bounds[0] is None else f"[{_pct(bounds[0])}, {_pct(bounds[1])}]"
 
 
 def _drift(report: DailyReport) -> str:

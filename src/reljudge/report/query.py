@@ -186,30 +186,45 @@ def labelled(con, window: Window) -> pd.DataFrame:
     whose annotators' labels are there, which it usually aggregates.
 
     Returns:
-        day, unit (pair hash and judgment context), query_id, judge_label, annotator, human_label, and one column
-        per segment.
+        day, unit (pair hash and judgment context), query_id, judge_label, annotator, human_label, sampled (the
+        pair is an item of a random queue of the scheme: a uniform sample, see report/corrected.py), and one
+        column per segment.
     """
     columns = list(window.segments)
     selected = "".join(f", coalesce(CAST({window.segments[c]} AS VARCHAR), '{NO_VALUE}') AS \"{c}\""
                        for c in columns)
     page, page_params = _page_labels(con, window.scheme.name)
+    sampled, sampled_params = _randomly_sampled(con, window.scheme.name)
     return con.execute(
         f"WITH people AS (SELECT pair_hash, annotator, label FROM human_labels WHERE scheme = ?{page}),"
         " kept AS (SELECT * FROM people h WHERE annotator <> ? OR NOT EXISTS"
         "   (SELECT 1 FROM people o WHERE o.pair_hash = h.pair_hash AND o.annotator <> ?))"
         " SELECT CAST(j.created AS DATE) AS day, j.pair_hash || '/' || j.context AS unit, p.query_id,"
-        f" j.label AS judge_label, h.annotator, h.label AS human_label{selected}"
+        f" j.label AS judge_label, h.annotator, h.label AS human_label, {sampled} AS sampled{selected}"
         " FROM judgments j JOIN kept h ON h.pair_hash = j.pair_hash JOIN pairs p ON p.pair_hash = j.pair_hash"
         f" WHERE {_JUDGED} AND j.label IS NOT NULL ORDER BY day, unit, h.annotator",
-        [window.scheme.name, *page_params, INPUT_ANNOTATOR, INPUT_ANNOTATOR, *window.params()]).df()
+        [window.scheme.name, *page_params, INPUT_ANNOTATOR, INPUT_ANNOTATOR, *sampled_params,
+         *window.params()]).df()
+
+
+def _has_people_tables(con) -> bool:
+    tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables WHERE table_name IN"
+                                        " ('annotator_labels', 'queues', 'queue_items')").fetchall()}
+    return len(tables) == 3
+
+
+def _randomly_sampled(con, scheme: str) -> tuple[str, list[object]]:
+    """SQL true for a judgment `j` whose pair a random queue of the scheme holds; false where no queue exists."""
+    if not _has_people_tables(con):
+        return "false", []
+    return ("EXISTS (SELECT 1 FROM queue_items qi JOIN queues q ON q.name = qi.queue WHERE qi.pair_hash = j.pair_hash"
+            " AND q.selection = 'random' AND q.scheme = ?)"), [scheme]
 
 
 def _page_labels(con, scheme: str) -> tuple[str, list[object]]:
     """The labelling page's standing labels of the scheme (undone ones and "can't judge" left out), as a UNION
     branch of `labelled`'s people; nothing where the store has no labelling tables."""
-    tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables WHERE table_name IN"
-                                        " ('annotator_labels', 'queues')").fetchall()}
-    if tables != {"annotator_labels", "queues"}:
+    if not _has_people_tables(con):
         return "", []
     return (" UNION ALL SELECT l.pair_hash, l.annotator_id, l.label FROM annotator_labels l"
             " JOIN queues q ON q.name = l.queue WHERE q.scheme = ? AND l.undoes IS NULL AND l.label IS NOT NULL"

@@ -1,0 +1,121 @@
+"""The day's relevance from the judge's labels on every pair, corrected by people's labels on a random sample of
+them: prediction-powered inference (PPI++; Angelopoulos, Duchi and Zrnic, 2023) of a mean.
+
+Why: the judge's label mix is biased (the default ESCI judge over-calls some labels and under-calls others), so
+its mean gain tracks change from day to day but not the level people would see. People label a uniform random
+sample of the day's pairs (`reljudge queue add --select random`); with N pairs judged, n of them labelled,
+f a pair's value under the judge's label (its gain, or 1 for one label's share) and h under people's:
+
+    theta = lam * mean_N(f) + mean_n(h - lam * f)
+    V     = lam^2 * var_N(f) / N + var_n(h - lam * f) / n
+
+unbiased for the mean people would give all N pairs, whatever the judge's bias, and with lam = cov_n(h, f) /
+((1 + n / N) var_N(f)) (PPI++'s power tuning) never much wider than people's own mean (lam = 0). The interval is
+Student's t on n - 2 df (the slope costs one). A window pools its days as strata (each day's labels are drawn
+from that day's pairs), over the days that have at least two labelled pairs.
+
+Only labels of random queues count here: pairs chosen because the judge was unsure of them, or disagreed with
+people, are not a sample of the day, and would bias the correction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from scipy import stats
+
+#: A day's correction needs this many randomly sampled, labelled pairs (the slope and the residual's variance).
+MIN_SAMPLED = 3
+
+
+def corrected_mean(counts: np.ndarray, human: np.ndarray, judged: np.ndarray, values: np.ndarray,
+                   confidence: float) -> dict:
+    """One day's corrected mean of `values` (one per label) and people's mean alone.
+
+    Args:
+        counts: how many of the day's N judged pairs the judge gave each label.
+        human, judged: label indices of the n sampled pairs, by people and by the judge.
+        values: each label's value (its gain, or an indicator for one label's share).
+
+    Returns:
+        judge (the judge's mean over all N), corrected, se, interval, lam, human (people's mean alone) and
+        human_interval; N and n.
+    """
+    counts, values = np.asarray(counts, float), np.asarray(values, float)
+    big_n, n = counts.sum(), len(human)
+    judge_mean = float(counts @ values / big_n)
+    judge_var = float(counts @ (values - judge_mean) ** 2 / max(big_n - 1, 1))
+    h, f = values[np.asarray(human, int)], values[np.asarray(judged, int)]
+    lam = _tuned_lambda(h, f, judge_var, n / big_n)
+    residual = h - lam * f
+    estimate = float(lam * judge_mean + residual.mean())
+    variance = lam**2 * judge_var / big_n + float(residual.var(ddof=1)) / n
+    human_var = float(h.var(ddof=1)) / n
+    return {"N": int(big_n), "n": int(n), "judge": judge_mean, "corrected": estimate, "se": float(np.sqrt(variance)),
+            "interval": _t_interval(estimate, variance, n - 2, confidence), "lam": lam, "human": float(h.mean()),
+            "human_interval": _t_interval(float(h.mean()), human_var, n - 1, confidence)}
+
+
+def pooled_days(days: Sequence[dict], confidence: float) -> dict:
+    """Days' `corrected_mean`s as strata weighted by their judged pairs, with Satterthwaite's df."""
+    big_n = np.array([d["N"] for d in days], float)
+    weights = big_n / big_n.sum()
+    variances = np.array([d["se"] ** 2 for d in days])
+    df = np.array([d["n"] - 2 for d in days], float)
+    estimate = float(weights @ np.array([d["corrected"] for d in days]))
+    parts = weights**2 * variances
+    denominator = float(np.sum(parts**2 / df))
+    pooled_df = float(parts.sum() ** 2 / denominator) if denominator > 0 else float("inf")
+    return {"N": int(big_n.sum()), "n": int(sum(d["n"] for d in days)), "days": len(days),
+            "judge": float(weights @ np.array([d["judge"] for d in days])), "corrected": estimate,
+            "se": float(np.sqrt(parts.sum())), "interval": _t_interval(estimate, float(parts.sum()), pooled_df,
+                                                                       confidence)}
+
+
+def _tuned_lambda(h: np.ndarray, f: np.ndarray, judge_var: float, ratio: float) -> float:
+    """PPI++'s variance-minimising weight of the judge's mean; 0 when the judge's values do not vary."""
+    if judge_var <= 0 or len(h) < 2:
+        return 0.0
+    covariance = float(np.cov(h, f, ddof=1)[0, 1])
+    return float(covariance / ((1 + ratio) * judge_var))
+
+
+def _t_interval(estimate: float, variance: float, df: float, confidence: float) -> list[float | None]:
+    if not np.isfinite(variance) or df < 1:
+        return [None, None]
+    half = float(stats.t.ppf(0.5 + confidence / 2, df)) * float(np.sqrt(variance)) if variance > 0 else 0.0
+    return [estimate - half, estimate + half]
+
+
+def corrected_relevance(counts_by_day: dict, sampled: dict, gains: Sequence[float], confidence: float) -> dict:
+    """The window's corrected mean gain and label shares, per day and pooled over the days people sampled.
+
+    Args:
+        counts_by_day: day -> the judge's label counts over the day's judged pairs.
+        sampled: day -> (people's label indices, the judge's) of the day's randomly sampled, labelled pairs.
+        gains: each label's gain.
+
+    Returns:
+        {"days": one row per day with at least `MIN_SAMPLED` sampled pairs (day, N, n, mean_gain, shares),
+         "window": the same pooled over those days, with the share of the window's judged pairs they hold
+         (None when no day has enough)}; mean_gain and each share as `corrected_mean` gives them.
+    """
+    gains = np.asarray(gains, float)
+    k = len(gains)
+    indicators = np.eye(k)
+    days = []
+    for day in sorted(counts_by_day):
+        human, judged = sampled.get(day, ((), ()))
+        if len(human) < MIN_SAMPLED or counts_by_day[day].sum() == 0:
+            continue
+        counts = counts_by_day[day]
+        days.append({"day": day, "mean_gain": corrected_mean(counts, human, judged, gains, confidence),
+                     "shares": [corrected_mean(counts, human, judged, indicators[c], confidence) for c in range(k)]})
+    if not days:
+        return {"days": [], "window": None}
+    total = sum(float(np.sum(c)) for c in counts_by_day.values())
+    window = {"mean_gain": pooled_days([d["mean_gain"] for d in days], confidence),
+              "shares": [pooled_days([d["shares"][c] for d in days], confidence) for c in range(k)]}
+    window["judged_share"] = window["mean_gain"]["N"] / total
+    return {"days": days, "window": window}

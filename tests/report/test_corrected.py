@@ -1,0 +1,147 @@
+"""The daily report's mean gain corrected by people's random sample (prediction-powered): the estimator covers the
+truth by simulation whatever the judge's bias, and the report uses random queues' labels only."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from reljudge.labels import get_scheme
+from reljudge.records import Judgment, Pair, Product
+from reljudge.report import ReportOptions, build_report
+from reljudge.report.corrected import corrected_mean, corrected_relevance
+from reljudge.store import Store
+
+GAINS = np.array(get_scheme("esci").gains, float)
+TRUE_MIX = (0.5, 0.25, 0.05, 0.2)
+
+
+def optimistic_judge(truth: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Right 70% of the time; else it calls the pair E (an optimistic judge, biased upwards)."""
+    return np.where(rng.random(len(truth)) < 0.7, truth, 0)
+
+
+def test_the_corrected_mean_covers_the_truth_where_the_judge_alone_is_biased() -> None:
+    rng = np.random.default_rng(3)
+    hits, human_widths, widths, errors = 0, [], [], []
+    draws = 300
+    for _ in range(draws):
+        truth = rng.choice(4, size=3000, p=TRUE_MIX)
+        judged = optimistic_judge(truth, rng)
+        sample = rng.choice(3000, size=150, replace=False)
+        got = corrected_mean(np.bincount(judged, minlength=4), truth[sample], judged[sample], GAINS, 0.95)
+        target = GAINS[truth].mean()
+        low, high = got["interval"]
+        hits += low <= target <= high
+        errors.append(got["corrected"] - target)
+        widths.append(high - low)
+        human_widths.append(got["human_interval"][1] - got["human_interval"][0])
+        assert got["judge"] - target > 0.04  # the judge alone overstates the mean gain
+    assert hits / draws >= 0.92
+    assert abs(np.mean(errors)) < 0.004
+    assert np.mean(widths) < 0.8 * np.mean(human_widths)  # the judge's labels are worth more sampled pairs
+
+
+def test_an_uninformative_judge_costs_nothing_and_shares_are_corrected_too() -> None:
+    rng = np.random.default_rng(4)
+    truth = rng.choice(4, size=2000, p=TRUE_MIX)
+    judged = rng.choice(4, size=2000, p=(0.9, 0.05, 0.0, 0.05))  # independent of the truth
+    sample = rng.choice(2000, size=200, replace=False)
+    days = {date(2026, 1, 1): np.bincount(judged, minlength=4)}
+    got = corrected_relevance(days, {date(2026, 1, 1): (truth[sample], judged[sample])}, GAINS, 0.95)
+    gain = got["days"][0]["mean_gain"]
+    assert abs(gain["lam"]) < 0.3
+    assert gain["interval"][1] - gain["interval"][0] < 1.1 * (gain["human_interval"][1] - gain["human_interval"][0])
+    e_share = got["window"]["shares"][0]
+    assert e_share["judge"] > 0.85 and e_share["interval"][0] <= (truth == 0).mean() <= e_share["interval"][1]
+
+
+def _store_with_queues(path: Path) -> tuple[Path, list[date], float]:
+    """Two days of 600 pairs judged by an optimistic judge; each day people label a random queue of 120 pairs and
+    an 'uncertain' queue of 60 truly irrelevant pairs (a selection, no sample). Returns the true mean gain."""
+    rng = np.random.default_rng(11)
+    days = [date(2026, 5, 1), date(2026, 5, 2)]
+    labels = get_scheme("esci").labels
+    all_truth = []
+    with Store(path) as store:
+        con = store.con
+        con.execute("INSERT INTO queues (name, scheme, selection) VALUES ('random-day', 'esci', 'random'),"
+                    " ('unsure-day', 'esci', 'uncertain')")
+        label_id = 0
+        for i, day in enumerate(days):
+            pairs = [Pair(query=f"query {q}", product=Product(product_id=f"P{i}-{q}-{d}", title=f"item {d}"),
+                          query_id=f"d{i}q{q}", pair_id=f"d{i}q{q}-{d}") for q in range(60) for d in range(10)]
+            truth = rng.choice(4, size=len(pairs), p=TRUE_MIX)
+            all_truth.append(truth)
+            judged = optimistic_judge(truth, rng)
+            store.add_pairs(pairs)
+            run_id = store.start_run("lexical@0123456789ab", f"day-{day}.csv")
+            store.save_judgments(run_id, "esci", [Judgment(p.pair_hash, "lexical@0123456789ab", labels[j], None)
+                                                  for p, j in zip(pairs, judged)], [""] * len(pairs))
+            store.finish_run(run_id, n_pairs=len(pairs), n_cached=0)
+            noon = datetime.combine(day, datetime.min.time()) + timedelta(hours=12)
+            con.execute("UPDATE judgments SET created = ? WHERE run_id = ?", [noon, run_id])
+            sampled = rng.choice(len(pairs), size=120, replace=False)
+            unsure = [r for r in np.flatnonzero(truth == 3) if r not in set(sampled)][:60]
+            for queue, rows in (("random-day", sampled), ("unsure-day", unsure)):
+                for r in rows:
+                    label_id += 1
+                    con.execute("INSERT INTO queue_items (queue, item_id, pair_hash) VALUES (?, ?, ?)",
+                                [queue, label_id, pairs[r].pair_hash])
+                    con.execute("INSERT INTO annotator_labels (label_id, queue, item_id, pair_hash, annotator_id,"
+                                " label, cant_judge) VALUES (?, ?, ?, ?, 'carol', ?, false)",
+                                [label_id, queue, label_id, pairs[r].pair_hash, labels[truth[r]]])
+    return path, days, float(GAINS[np.concatenate(all_truth)].mean())
+
+
+@pytest.fixture(scope="module")
+def queued_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[date], float]:
+    return _store_with_queues(tmp_path_factory.mktemp("corrected") / "store.duckdb")
+
+
+def test_the_report_corrects_with_random_queues_only(queued_store) -> None:
+    path, days, true_gain = queued_store
+    with Store(path) as store:
+        report = build_report(store.con, ReportOptions(until=days[-1]), str(path))
+    window = report.corrected["window"]["mean_gain"]
+    assert [d["day"] for d in report.corrected["days"]] == days
+    assert window["n"] == 240 and window["N"] == 1200 and report.corrected["window"]["judged_share"] == 1.0
+    assert window["interval"][0] <= true_gain <= window["interval"][1]
+    assert window["judge"] > window["interval"][1]  # the optimistic judge's own figure lies above it
+    assert report.people_window["n"] == 360  # agreement still reads every label people gave
+    page = report.to_dict()["corrected"]
+    assert page["days"][0]["day"] == days[0].isoformat() and page["window"]["mean_gain"]["n"] == 240
+
+
+def test_the_page_shows_the_corrected_gain(queued_store, tmp_path: Path) -> None:
+    from reljudge.report.charts import report_charts
+    from reljudge.report.html import render_html
+
+    path, days, _ = queued_store
+    with Store(path) as store:
+        report = build_report(store.con, ReportOptions(until=days[-1]), str(path))
+    charts = report_charts(report)
+    assert "corrected-gain" in [c.name for c in charts]
+    page = render_html(report, charts)
+    assert "Mean gain corrected by people" in page and "window (2 days)" in page
+    assert f"{report.corrected['window']['mean_gain']['corrected']:.3f}" in page
+
+
+def test_the_command_prints_the_corrected_gain(queued_store, tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    path, days, true_gain = queued_store
+    done = subprocess.run([sys.executable, "-m", "reljudge.cli.main", "report", "--store", str(path), "--json"],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    window = json.loads(done.stdout)["corrected"]["window"]["mean_gain"]
+    assert window["interval"][0] <= true_gain <= window["interval"][1]
+    page = subprocess.run([sys.executable, "-m", "reljudge.cli.main", "report", "--store", str(path), "--output",
+                           str(tmp_path / "report.html")], capture_output=True, text=True)
+    assert page.returncode == 0, page.stderr
+    assert f"corrected by 240 randomly sampled pairs people labelled {window['corrected']:.3f}" in page.stderr
