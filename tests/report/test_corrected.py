@@ -59,13 +59,14 @@ def test_an_uninformative_judge_costs_nothing_and_shares_are_corrected_too() -> 
     assert e_share["judge"] > 0.85 and e_share["interval"][0] <= (truth == 0).mean() <= e_share["interval"][1]
 
 
-def _store_with_queues(path: Path) -> tuple[Path, list[date], float]:
-    """Two days of 600 pairs judged by an optimistic judge; each day people label a random queue of 120 pairs and
-    an 'uncertain' queue of 60 truly irrelevant pairs (a selection, no sample). Returns the true mean gain."""
+def _store_with_queues(path: Path) -> tuple[Path, list[date], dict[str, float]]:
+    """Two days of 600 pairs (400 of `organic` queries, 200 of `ads`) judged by an optimistic judge; each day people
+    label a random queue of 120 pairs and an 'uncertain' queue of 60 truly irrelevant pairs (a selection, no
+    sample). Returns the true mean gain of all pairs ("") and of each query source."""
     rng = np.random.default_rng(11)
     days = [date(2026, 5, 1), date(2026, 5, 2)]
     labels = get_scheme("esci").labels
-    all_truth = []
+    all_truth, sources = [], []
     with Store(path) as store:
         con = store.con
         con.execute("INSERT INTO queues (name, scheme, selection) VALUES ('random-day', 'esci', 'random'),"
@@ -73,9 +74,12 @@ def _store_with_queues(path: Path) -> tuple[Path, list[date], float]:
         label_id = 0
         for i, day in enumerate(days):
             pairs = [Pair(query=f"query {q}", product=Product(product_id=f"P{i}-{q}-{d}", title=f"item {d}"),
-                          query_id=f"d{i}q{q}", pair_id=f"d{i}q{q}-{d}") for q in range(60) for d in range(10)]
+                          query_id=f"d{i}q{q}", pair_id=f"d{i}q{q}-{d}",
+                          segments={"query_source": "organic" if q < 40 else "ads"})
+                     for q in range(60) for d in range(10)]
             truth = rng.choice(4, size=len(pairs), p=TRUE_MIX)
             all_truth.append(truth)
+            sources += [p.segments["query_source"] for p in pairs]
             judged = optimistic_judge(truth, rng)
             store.add_pairs(pairs)
             run_id = store.start_run("lexical@0123456789ab", f"day-{day}.csv")
@@ -94,7 +98,8 @@ def _store_with_queues(path: Path) -> tuple[Path, list[date], float]:
                     con.execute("INSERT INTO annotator_labels (label_id, queue, item_id, pair_hash, annotator_id,"
                                 " label, cant_judge) VALUES (?, ?, ?, ?, 'carol', ?, false)",
                                 [label_id, queue, label_id, pairs[r].pair_hash, labels[truth[r]]])
-    return path, days, float(GAINS[np.concatenate(all_truth)].mean())
+    gain, sources = GAINS[np.concatenate(all_truth)], np.array(sources)
+    return path, days, {"": float(gain.mean()), **{s: float(gain[sources == s].mean()) for s in ("organic", "ads")}}
 
 
 @pytest.fixture(scope="module")
@@ -103,15 +108,21 @@ def queued_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[d
 
 
 def test_the_report_corrects_with_random_queues_only(queued_store) -> None:
-    path, days, true_gain = queued_store
+    path, days, true_gains = queued_store
+    true_gain = true_gains[""]
     with Store(path) as store:
-        report = build_report(store.con, ReportOptions(until=days[-1]), str(path))
+        report = build_report(store.con, ReportOptions(until=days[-1], by=("query_source",)), str(path))
     window = report.corrected["window"]["mean_gain"]
     assert [d["day"] for d in report.corrected["days"]] == days
     assert window["n"] == 240 and window["N"] == 1200 and report.corrected["window"]["judged_share"] == 1.0
     assert window["interval"][0] <= true_gain <= window["interval"][1]
     assert window["judge"] > window["interval"][1]  # the optimistic judge's own figure lies above it
     assert report.people_window["n"] == 360  # agreement still reads every label people gave
+    segments = {s["value"]: s["mean_gain"] for s in report.corrected["segments"]}
+    assert sorted(segments) == ["ads", "organic"] and sum(s["n"] for s in segments.values()) == 240
+    assert [segments[v]["N"] for v in ("ads", "organic")] == [400, 800]
+    for value, gain in segments.items():
+        assert gain["interval"][0] <= true_gains[value] <= gain["interval"][1]
     page = report.to_dict()["corrected"]
     assert page["days"][0]["day"] == days[0].isoformat() and page["window"]["mean_gain"]["n"] == 240
 
@@ -122,11 +133,13 @@ def test_the_page_shows_the_corrected_gain(queued_store, tmp_path: Path) -> None
 
     path, days, _ = queued_store
     with Store(path) as store:
-        report = build_report(store.con, ReportOptions(until=days[-1]), str(path))
+        report = build_report(store.con, ReportOptions(until=days[-1], by=("query_source",)), str(path))
     charts = report_charts(report)
     assert "corrected-gain" in [c.name for c in charts]
     page = render_html(report, charts)
     assert "Mean gain corrected by people" in page and "window (2 days)" in page
+    section = page.split('<section id="corrected">')[1].split("</section>")[0]
+    assert "By segment, over the window" in section and "query_source = organic" in section
     assert f"{report.corrected['window']['mean_gain']['corrected']:.3f}" in page
 
 
@@ -135,7 +148,8 @@ def test_the_command_prints_the_corrected_gain(queued_store, tmp_path: Path) -> 
     import subprocess
     import sys
 
-    path, days, true_gain = queued_store
+    path, days, true_gains = queued_store
+    true_gain = true_gains[""]
     done = subprocess.run([sys.executable, "-m", "reljudge.cli.main", "report", "--store", str(path), "--json"],
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr

@@ -45,7 +45,7 @@ class DailyReport:
     people_window: dict
     people_segments: list[dict]
     alpha_checks: list[dict]
-    corrected: dict = field(default_factory=lambda: {"days": [], "window": None})
+    corrected: dict = field(default_factory=lambda: {"days": [], "window": None, "segments": []})
     alarms: list[Alarm] = field(default_factory=list)
 
     def daily_mix(self, column: str = "") -> pd.DataFrame:
@@ -68,8 +68,8 @@ class DailyReport:
             "mix_checks": self.mix_checks,
             "people": {"days": self.people_days, "window": self.people_window, "segments": self.people_segments},
             "alpha_checks": self.alpha_checks,
-            "corrected": {"days": [{**d, "day": d["day"].isoformat()} for d in self.corrected["days"]],
-                          "window": self.corrected["window"]},
+            "corrected": {**self.corrected,
+                          "days": [{**d, "day": d["day"].isoformat()} for d in self.corrected["days"]]},
         }
 
 
@@ -111,15 +111,28 @@ def daily_mix(mix: pd.DataFrame, window: Window, column: str = "") -> pd.DataFra
 
 
 def _corrected(mix: pd.DataFrame, units: pd.DataFrame, window: Window, options: ReportOptions) -> dict:
-    """`corrected.corrected_relevance` over the window's days, from the label counts and the sampled units."""
+    """`corrected.corrected_relevance` over the window's days, from the label counts and the sampled units, for all
+    pairs and, over the window, for each value of each segment column ("segments")."""
     labels = list(window.scheme.labels)
-    rows = mix[(mix["column"] == "") & (pd.to_datetime(mix["day"]).dt.date >= window.since)]
-    counts = {pd.Timestamp(day).date(): _counts(day_rows, labels) for day, day_rows in rows.groupby("day")}
+    in_window = mix[pd.to_datetime(mix["day"]).dt.date >= window.since]
     sampled = units[units["sampled"].astype(bool)] if len(units) else units
-    by_day = {day: (day_rows["human"].map(window.scheme.index).to_numpy(),
-                    day_rows["judge_label"].map(window.scheme.index).to_numpy())
-              for day, day_rows in sampled.groupby("day")}
-    return corrected.corrected_relevance(counts, by_day, window.scheme.gains, options.confidence)
+
+    def relevance(rows: pd.DataFrame, people: pd.DataFrame) -> dict:
+        counts = {pd.Timestamp(day).date(): _counts(day_rows, labels) for day, day_rows in rows.groupby("day")}
+        by_day = {day: (day_rows["human"].map(window.scheme.index).to_numpy(),
+                        day_rows["judge_label"].map(window.scheme.index).to_numpy())
+                  for day, day_rows in people.groupby("day")}
+        return corrected.corrected_relevance(counts, by_day, window.scheme.gains, options.confidence)
+
+    out = relevance(in_window[in_window["column"] == ""], sampled)
+    out["segments"] = []
+    for column in window.segments:
+        for value, rows in in_window[in_window["column"] == column].groupby("value", sort=True):
+            people = sampled[sampled[column].astype(str) == value] if len(sampled) else sampled
+            got = relevance(rows, people)["window"]
+            if got is not None:
+                out["segments"].append({"column": column, "value": value, **got})
+    return out
 
 
 def _counts(rows: pd.DataFrame, labels: list[str]) -> np.ndarray:

@@ -177,7 +177,19 @@ def _corrected(report: DailyReport, svg: dict[str, str]) -> str:
         _table(headers, rows, range(1, 9)),
         "<h3>Label shares over the window</h3>",
         _table(["label", "judge's share", "corrected", f"{confidence} interval"], shares, (1, 2, 3)),
+        *_corrected_segments(report, confidence),
     ])
+
+
+def _corrected_segments(report: DailyReport, confidence: str) -> list[str]:
+    segments = report.corrected.get("segments", [])
+    if not segments:
+        return []
+    rows = [(_segment(s), f"{s['mean_gain']['N']:,}", f"{s['mean_gain']['n']:,}", _num(s["mean_gain"]["judge"]),
+             _num(s["mean_gain"]["corrected"]), _interval(s["mean_gain"]["interval"])) for s in segments]
+    return ["<h3>By segment, over the window</h3>", _table(
+        ["segment", "judged", "sampled", "judge's mean gain", "corrected", f"{confidence} interval"], rows,
+        range(1, 6))]
 
 
 def _corrected_cells(g: dict) -> tuple:
