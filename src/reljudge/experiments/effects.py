@@ -91,6 +91,12 @@ def t_test(estimate: float, variance: float, df: float, alpha: float) -> tuple[f
     return estimate - quantile * se, estimate + quantile * se, float(2 * stdtr(df, -abs(estimate) / se))
 
 
+def satterthwaite_df(parts: np.ndarray, df: np.ndarray) -> float:
+    """Satterthwaite's df of a sum of variance terms, each with its own df (inf when nothing varies)."""
+    denominator = float(np.sum(np.divide(parts**2, df, out=np.zeros(len(parts)), where=df > 0)))
+    return float(parts.sum()) ** 2 / denominator if denominator > 0 else float("inf")
+
+
 def mde(se: float, alpha: float = 0.05, power: float = 0.8) -> float:
     """Minimum detectable effect: the true effect a two-sided level-alpha test finds with probability `power`.
 

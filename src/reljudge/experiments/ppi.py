@@ -33,7 +33,7 @@ import numpy as np
 
 from reljudge.errors import ReljudgeError
 from reljudge.experiments.design import Design
-from reljudge.experiments.effects import bh_adjust, mde, stratified_mean, t_test
+from reljudge.experiments.effects import bh_adjust, mde, satterthwaite_df, stratified_mean, t_test
 
 
 def prediction_powered_effect(human_control: np.ndarray, human_treatment: np.ndarray, judged_control: np.ndarray,
@@ -133,16 +133,10 @@ class _Corrected:
         self.estimate = float(design.shares @ self.means)
         parts = np.tile(design.shares**2, 2) * np.concatenate([sampling, residual])
         self.variance = float(parts.sum())
-        self.df = _satterthwaite(parts, np.concatenate([df_sampling, df_residual]))
-        self.stratum_df = np.array([_satterthwaite(np.array([a, b]), np.array([c, d])) for a, b, c, d in
+        self.df = satterthwaite_df(parts, np.concatenate([df_sampling, df_residual]))
+        self.stratum_df = np.array([satterthwaite_df(np.array([a, b]), np.array([c, d])) for a, b, c, d in
                                     zip(sampling, residual, df_sampling, df_residual)])
         self.labelled_counts = m_h
-
-
-def _satterthwaite(parts: np.ndarray, df: np.ndarray) -> float:
-    """Satterthwaite's df of a sum of variance terms, each with its own df (inf when nothing varies)."""
-    denominator = float(np.sum(np.divide(parts**2, df, out=np.zeros(len(parts)), where=df > 0)))
-    return float(parts.sum()) ** 2 / denominator if denominator > 0 else float("inf")
 
 
 def _summary(estimate: float, variance: float, df: float, alpha: float) -> dict:

@@ -23,7 +23,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import stats
+
+from reljudge.experiments.effects import satterthwaite_df, t_test
 
 #: A day's correction needs this many randomly sampled, labelled pairs (the slope and the residual's variance).
 MIN_SAMPLED = 3
@@ -65,8 +66,7 @@ def pooled_days(days: Sequence[dict], confidence: float) -> dict:
     df = np.array([d["n"] - 2 for d in days], float)
     estimate = float(weights @ np.array([d["corrected"] for d in days]))
     parts = weights**2 * variances
-    denominator = float(np.sum(parts**2 / df))
-    pooled_df = float(parts.sum() ** 2 / denominator) if denominator > 0 else float("inf")
+    pooled_df = satterthwaite_df(parts, df)
     return {"N": int(big_n.sum()), "n": int(sum(d["n"] for d in days)), "days": len(days),
             "judge": float(weights @ np.array([d["judge"] for d in days])), "corrected": estimate,
             "se": float(np.sqrt(parts.sum())), "interval": _t_interval(estimate, float(parts.sum()), pooled_df,
@@ -82,10 +82,11 @@ def _tuned_lambda(h: np.ndarray, f: np.ndarray, judge_var: float, ratio: float) 
 
 
 def _t_interval(estimate: float, variance: float, df: float, confidence: float) -> list[float | None]:
+    """`effects.t_test`'s interval at `confidence`; none where df < 1."""
     if not np.isfinite(variance) or df < 1:
         return [None, None]
-    half = float(stats.t.ppf(0.5 + confidence / 2, df)) * float(np.sqrt(variance)) if variance > 0 else 0.0
-    return [estimate - half, estimate + half]
+    low, high, _ = t_test(estimate, variance, df, 1 - confidence)
+    return [low, high]
 
 
 def corrected_relevance(counts_by_day: dict, sampled: dict, gains: Sequence[float], confidence: float) -> dict:
