@@ -160,3 +160,38 @@ def test_alpha_resamples_agree_with_the_evaluation_bootstrap() -> None:
     # the same resampling scheme: the same distribution of alpha, to Monte Carlo error
     assert np.mean(mine) == pytest.approx(np.mean(theirs), abs=0.01)
     assert np.std(mine) == pytest.approx(np.std(theirs), rel=0.1)
+
+
+def test_people_among_themselves_beside_the_judge_on_the_same_pairs(drift_store: Path) -> None:
+    """Every labelled pair of the drift store has two annotators who give the same (true) label: people's alpha is
+    1; the judge's on those pairs is its agreement with the truth, as counted by hand."""
+    report = _report(drift_store, until=DAYS[-1])
+    among = report.people_among
+    assert among["n"] == report.people_window["n"] == 8 * 200 and among["n_annotators"] == 2
+    assert among["alpha"] == pytest.approx(1.0) and among["percent_agreement"] == pytest.approx(1.0)
+    assert among["judge_alpha"] == pytest.approx(report.people_window["alpha"])
+    assert report.to_dict()["people"]["among"] == among
+
+
+def test_people_among_themselves_counts_only_pairs_two_people_labelled() -> None:
+    from reljudge.metrics.agreement import annotator_agreement
+    from reljudge.report.people import among_people, compared_units
+
+    scheme = get_scheme("esci")
+    rng = np.random.default_rng(5)
+    rows = []
+    for u in range(60):
+        truth, judge = rng.choice(list("ESCI")), rng.choice(list("ESCI"))
+        people = ["ann", "bob"] if u % 3 else ["ann"]  # a third of the pairs has one annotator only
+        for who in people:
+            label = truth if rng.random() < 0.8 else rng.choice(list("ESCI"))
+            rows.append({"day": DAYS[0], "unit": f"u{u}", "query_id": f"q{u // 6}", "judge_label": judge,
+                         "annotator": who, "human_label": label, "sampled": False})
+    rows = pd.DataFrame(rows)
+    units = compared_units(rows, scheme)
+    got = among_people(rows, units, scheme, min_labelled=30)
+    shared = rows[rows["unit"].isin([f"u{u}" for u in range(60) if u % 3])]
+    expected = annotator_agreement(shared[["unit", "annotator", "human_label"]].rename(
+        columns={"unit": "pair_id", "human_label": "label"}), scheme)
+    assert got["n"] == 40 and got["alpha"] == pytest.approx(expected["alpha"]) and got["alpha"] < 0.9
+    assert among_people(rows, units, scheme, min_labelled=41)["alpha"] is None

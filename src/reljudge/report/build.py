@@ -29,8 +29,9 @@ class DailyReport:
             column and value "" for all pairs.
         mix_checks: the last day's label mix against the reference window, per segment (see drift.mix_check).
         people_days / people_window / people_segments: agreement with people per day, over the window, and per
-            segment over the window (see people.agreement); alpha_checks: the last day's alpha against the
-            reference's, per segment.
+            segment over the window (see people.agreement); people_among: people among themselves over the
+            window, beside the judge on the same pairs (see people.among_people); alpha_checks: the last day's
+            alpha against the reference's, per segment.
     """
 
     store: str
@@ -44,6 +45,7 @@ class DailyReport:
     people_days: list[dict]
     people_window: dict
     people_segments: list[dict]
+    people_among: dict
     alpha_checks: list[dict]
     corrected: dict = field(default_factory=lambda: {"days": [], "window": None, "segments": []})
     alarms: list[Alarm] = field(default_factory=list)
@@ -66,7 +68,8 @@ class DailyReport:
             "mix": _records(self.daily_mix()),
             "mix_by": {c: _records(self.daily_mix(c)) for c in w.segments},
             "mix_checks": self.mix_checks,
-            "people": {"days": self.people_days, "window": self.people_window, "segments": self.people_segments},
+            "people": {"days": self.people_days, "window": self.people_window, "segments": self.people_segments,
+                       "among": self.people_among},
             "alpha_checks": self.alpha_checks,
             "corrected": {**self.corrected,
                           "days": [{**d, "day": d["day"].isoformat()} for d in self.corrected["days"]]},
@@ -77,7 +80,8 @@ def build_report(con, options: ReportOptions, store_path: str) -> DailyReport:
     """Compute the report of `options`' window from an open store connection (read only)."""
     window = query.resolve_window(con, options, store_path)
     mix = query.label_mix(con, window)
-    units = people.compared_units(query.labelled(con, window), window.scheme)
+    rows = query.labelled(con, window)
+    units = people.compared_units(rows, window.scheme)
     units["day"] = pd.to_datetime(units["day"]).dt.date
     mix_checks = _mix_checks(mix, window, options)
     alpha_checks = _alpha_checks(units, window, options)
@@ -87,6 +91,7 @@ def build_report(con, options: ReportOptions, store_path: str) -> DailyReport:
         volume=query.volume(con, window), identities=query.identities(con, window), mix=mix,
         mix_checks=mix_checks, people_days=_people_days(in_window, window, options),
         people_window=_agreement(in_window, window, options, 0)[0],
+        people_among=people.among_people(rows, in_window, window.scheme, min_labelled=options.min_labelled),
         people_segments=_people_segments(in_window, window, options),
         alpha_checks=alpha_checks, corrected=_corrected(mix, in_window, window, options),
     )

@@ -250,7 +250,8 @@ def _people(report: DailyReport, svg: dict[str, str]) -> str:
                                                       "a human label of this scheme.</p>"])
     parts = [_figure(svg, "alpha"),
              _table(["day", *headers[1:]], [_agreement_row(d["day"], d) for d in report.people_days], numeric),
-             "<h3>Over the window</h3>", _table(headers, [_agreement_row("all pairs", window)], numeric)]
+             "<h3>Over the window</h3>", _table(headers, [_agreement_row("all pairs", window)], numeric),
+             *_among(report)]
     if report.people_segments:
         parts += ["<h3>By segment, over the window</h3>", _table(
             ["segment", *headers[1:]], [_agreement_row(_segment(s), s) for s in report.people_segments], numeric)]
@@ -260,6 +261,21 @@ def _people(report: DailyReport, svg: dict[str, str]) -> str:
                                                     [(h, *row) for h, row in zip(labels, window["confusion"])],
                                                     range(1, len(labels) + 1))]
     return _section("people", "Judge vs people", parts)
+
+
+def _among(report: DailyReport) -> list[str]:
+    """People among themselves on the pairs two or more labelled, beside the judge on the same pairs."""
+    among = report.people_among
+    if among["alpha"] is None:
+        return [f'<p class="note">People among themselves: {among["n"]:,} pairs in the window have two or more '
+                f"annotators (agreement shown from {report.options.min_labelled}; queues with --overlap give "
+                "them).</p>"]
+    return ["<h3>People among themselves, over the window</h3>",
+            '<p class="note">On the pairs two or more people labelled: their alpha is the ceiling to read the '
+            "judge's against (a judge at people's own alpha agrees with them as well as another person does).</p>",
+            _table(["pairs", "annotators", "people's alpha", "people's agreement", "judge's alpha, same pairs"],
+                   [(f"{among['n']:,}", f"{among['n_annotators']:,}", _num(among["alpha"]),
+                     _pct(among["percent_agreement"]), _num(among["judge_alpha"]))], range(5))]
 
 
 def _notes(report: DailyReport) -> str:

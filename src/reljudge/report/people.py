@@ -1,5 +1,6 @@
 """Judge versus people on the pairs people labelled: alpha with its query-bootstrap interval, exact agreement,
-within one grade, the optimistic-error share and the confusion matrix, for any subset of the compared pairs.
+within one grade, the optimistic-error share and the confusion matrix, for any subset of the compared pairs; and
+people among themselves on the pairs two or more labelled, the ceiling the judge's alpha is read against.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ import pandas as pd
 
 from reljudge.evaluation.bootstrap import percentile_ci
 from reljudge.labels import LabelScheme
-from reljudge.metrics.agreement import aggregate_labels, alpha_from_confusion
+from reljudge.metrics.agreement import aggregate_labels, alpha_from_confusion, annotator_agreement
 from reljudge.metrics.classification import optimistic_error_share_from_confusion
 
 _DRAWS_PER_SLICE = 1_000_000  # resamples x queries drawn at once (8 MB of counts)
@@ -60,6 +61,35 @@ def agreement(units: pd.DataFrame, scheme: LabelScheme, *, min_labelled: int, n_
         confusion=confusion.astype(int).tolist(),
     )
     return figures, samples
+
+
+def among_people(rows: pd.DataFrame, units: pd.DataFrame, scheme: LabelScheme, *, min_labelled: int) -> dict:
+    """People's alpha among themselves on the units two or more of them labelled, and the judge's alpha against
+    their majority on the same units (like for like: a judge near people's own alpha is as good as another person).
+
+    Args:
+        rows: `query.labelled`'s rows (one per judgment and annotator); units: `compared_units` of the pairs to
+            count (the window's).
+
+    Returns:
+        n (units with 2+ annotators), n_annotators, alpha, percent_agreement and judge_alpha; the figures None
+        below `min_labelled` units.
+    """
+    shared = units[units["n_annotators"] >= 2]
+    figures: dict = {"n": int(len(shared)), "n_annotators": 0, "alpha": None, "percent_agreement": None,
+                     "judge_alpha": None}
+    if len(shared) < min_labelled:
+        return figures
+    votes = rows[rows["unit"].isin(shared["unit"])]
+    among = annotator_agreement(votes[["unit", "annotator", "human_label"]].rename(
+        columns={"unit": "pair_id", "human_label": "label"}), scheme)
+    confusion = np.zeros((scheme.k, scheme.k))
+    np.add.at(confusion, (shared["human"].map(scheme.index).to_numpy(), shared["judge_label"].map(scheme.index)
+                          .to_numpy()), 1)
+    figures.update(n_annotators=among["n_annotators"], alpha=_number(among["alpha"]),
+                   percent_agreement=_number(among["percent_agreement"]),
+                   judge_alpha=_number(alpha_from_confusion(confusion, scheme.level)))
+    return figures
 
 
 def alpha_resamples(groups: np.ndarray, human: np.ndarray, judge: np.ndarray, scheme: LabelScheme, *,
