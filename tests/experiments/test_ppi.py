@@ -39,9 +39,12 @@ def effect(human, judged, labelled, design):
 def test_a_biased_judge_corrected_by_a_third_of_human_labels_covers_the_truth_and_beats_them_alone():
     rng = np.random.default_rng(0)
     truth = SHARES @ MEANS
-    covered, alone_covered, widths, alone_widths, judge_only = 0, 0, [], [], []
+    covered, alone_covered, widths, alone_widths, judge_only, worth = 0, 0, [], [], [], []
     for _ in range(300):
         got = effect(*draw(rng, judge_scale=0.25, judge_noise=0.2, labelled_share=0.3))
+        worth.append(got["worth_labelled"] / got["n_labelled"])
+        assert got["worth_labelled"] == pytest.approx(
+            got["n_labelled"] * got["human_only"]["se"] ** 2 / got["se"] ** 2)
         covered += got["ci_low"] <= truth <= got["ci_high"]
         alone = got["human_only"]
         alone_covered += alone["ci_low"] <= truth <= alone["ci_high"]
@@ -51,6 +54,7 @@ def test_a_biased_judge_corrected_by_a_third_of_human_labels_covers_the_truth_an
     assert covered / 300 >= 0.91 and alone_covered / 300 >= 0.91
     assert np.mean(widths) < 0.85 * np.mean(alone_widths)  # the judge's labels are worth more human labels
     assert np.mean(judge_only) < 0.7 * truth  # what the judge alone would have said
+    assert np.mean(worth) > 1.3  # each labelled query counts for more than one
 
 
 def test_a_judge_that_tracks_nothing_gets_no_weight_and_costs_little():

@@ -26,7 +26,7 @@ def optimistic_judge(truth: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 def test_the_corrected_mean_covers_the_truth_where_the_judge_alone_is_biased() -> None:
     rng = np.random.default_rng(3)
-    hits, human_widths, widths, errors = 0, [], [], []
+    hits, human_widths, widths, errors, worths = 0, [], [], [], []
     draws = 300
     for _ in range(draws):
         truth = rng.choice(4, size=3000, p=TRUE_MIX)
@@ -37,12 +37,14 @@ def test_the_corrected_mean_covers_the_truth_where_the_judge_alone_is_biased() -
         low, high = got["interval"]
         hits += low <= target <= high
         errors.append(got["corrected"] - target)
+        worths.append(got["worth"])
         widths.append(high - low)
         human_widths.append(got["human_interval"][1] - got["human_interval"][0])
         assert got["judge"] - target > 0.04  # the judge alone overstates the mean gain
     assert hits / draws >= 0.92
     assert abs(np.mean(errors)) < 0.004
     assert np.mean(widths) < 0.8 * np.mean(human_widths)  # the judge's labels are worth more sampled pairs
+    assert np.mean(worths) > 1.4 * 150
 
 
 def test_an_uninformative_judge_costs_nothing_and_shares_are_corrected_too() -> None:

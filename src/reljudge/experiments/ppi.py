@@ -50,8 +50,10 @@ def prediction_powered_effect(human_control: np.ndarray, human_treatment: np.nda
 
     Returns:
         `effects.estimate_effect`'s keys (method "prediction-powered"; relative intervals and mde_srs None), plus
-        lambda, n_labelled, and human_only / judge_only: {effect, se, ci_low, ci_high, p_value} of the human labels
-        alone (lam = 0) and of the judge's alone (`effects.stratified_mean` over every query, biased).
+        lambda, n_labelled, worth_labelled (the labelled queries people alone would need for the same standard
+        error: n_labelled x V(human alone) / V(corrected); None when nothing varies), and human_only /
+        judge_only: {effect, se, ci_low, ci_high, p_value} of the human labels alone (lam = 0) and of the judge's
+        alone (`effects.stratified_mean` over every query, biased).
 
     Raises:
         ReljudgeError: a stratum with no labelled query, or with one labelled query of several.
@@ -81,6 +83,7 @@ def prediction_powered_effect(human_control: np.ndarray, human_treatment: np.nda
         "ci_low": low, "ci_high": high, "p_value": p_value, "relative_ci_low": None, "relative_ci_high": None,
         "mde": mde(se, alpha, power), "mde_relative": mde(se, alpha, power) / base if base != 0 else None,
         "mde_srs": None,
+        "worth_labelled": _worth(int(labelled.sum()), alone.variance, effect.variance),
         "human_only": _summary(alone.estimate, alone.variance, alone.df, alpha),
         "judge_only": _summary(judge_only.estimate, judge_only.variance, judge_only.df, alpha),
         "per_stratum": _per_stratum(effect, arms, design, alpha),
@@ -137,6 +140,11 @@ class _Corrected:
         self.stratum_df = np.array([satterthwaite_df(np.array([a, b]), np.array([c, d])) for a, b, c, d in
                                     zip(sampling, residual, df_sampling, df_residual)])
         self.labelled_counts = m_h
+
+
+def _worth(n: int, human_variance: float, variance: float) -> float | None:
+    """How many labelled units people alone would need for the corrected estimate's standard error."""
+    return n * human_variance / variance if variance > 0 else None
 
 
 def _summary(estimate: float, variance: float, df: float, alpha: float) -> dict:

@@ -47,6 +47,8 @@ def render_effect(report: dict, console: Console) -> None:
     if report["method"] == "prediction-powered":
         head.add_row("queries labelled by people", f"{report['n_labelled']} of {report['n_queries']}", "")
         head.add_row("weight of the judge's effect (lambda)", _num(report["lambda"], 3), "")
+        head.add_row("labelled queries people alone would need for this interval", _num(report["worth_labelled"], 1),
+                     "")
         for name, key in (("human labels alone", "human_only"), ("judge labels alone (biased)", "judge_only")):
             got = report[key]
             head.add_row(name, _num(got["effect"]), f"[{_num(got['ci_low'])}, {_num(got['ci_high'])}]")

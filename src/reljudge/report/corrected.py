@@ -40,8 +40,8 @@ def corrected_mean(counts: np.ndarray, human: np.ndarray, judged: np.ndarray, va
         values: each label's value (its gain, or an indicator for one label's share).
 
     Returns:
-        judge (the judge's mean over all N), corrected, se, interval, lam, human (people's mean alone) and
-        human_interval; N and n.
+        judge (the judge's mean over all N), corrected, se, interval, lam, human (people's mean alone),
+        human_interval, worth (the sampled pairs people alone would need for the same standard error); N and n.
     """
     counts, values = np.asarray(counts, float), np.asarray(values, float)
     big_n, n = counts.sum(), len(human)
@@ -55,7 +55,8 @@ def corrected_mean(counts: np.ndarray, human: np.ndarray, judged: np.ndarray, va
     human_var = float(h.var(ddof=1)) / n
     return {"N": int(big_n), "n": int(n), "judge": judge_mean, "corrected": estimate, "se": float(np.sqrt(variance)),
             "interval": _t_interval(estimate, variance, n - 2, confidence), "lam": lam, "human": float(h.mean()),
-            "human_interval": _t_interval(float(h.mean()), human_var, n - 1, confidence)}
+            "human_interval": _t_interval(float(h.mean()), human_var, n - 1, confidence),
+            "worth": n * human_var / variance if variance > 0 else None}
 
 
 def pooled_days(days: Sequence[dict], confidence: float) -> dict:

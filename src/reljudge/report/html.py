@@ -159,11 +159,11 @@ def _corrected(report: DailyReport, svg: dict[str, str]) -> str:
             "cannot be corrected for its bias.</p>"])
     confidence = f"{report.options.confidence:.0%}"
     headers = ["day", "judged", "sampled", "judge's mean gain", "corrected", f"{confidence} interval",
-               "people alone", f"{confidence} interval", "lambda"]
+               "people alone", f"{confidence} interval", "lambda", "worth (pairs)"]
     rows = [(str(d["day"]), *_corrected_cells(d["mean_gain"])) for d in report.corrected["days"]]
     g = window["mean_gain"]
     rows.append((f"window ({window['mean_gain']['days']} days)", f"{g['N']:,}", f"{g['n']:,}", _num(g["judge"]),
-                 _num(g["corrected"]), _interval(g["interval"]), "", "", ""))
+                 _num(g["corrected"]), _interval(g["interval"]), "", "", "", ""))
     labels = report.window.scheme.labels
     shares = [(label, _pct(s["judge"]), _pct(s["corrected"]), _interval_pct(s["interval"]))
               for label, s in zip(labels, window["shares"])]
@@ -171,10 +171,11 @@ def _corrected(report: DailyReport, svg: dict[str, str]) -> str:
         '<p class="note">The judge labels every pair; people label a random sample of them (random queues only: '
         "pairs chosen for the judge's doubt are no sample). Prediction-powered inference corrects the judge's "
         "mean by the sample's differences, unbiased whatever the judge's bias, and tighter than people's labels "
-        f"alone as far as the judge tracks them (lambda: the judge's weight). The window pools its sampled days, "
+        f"alone as far as the judge tracks them (lambda: the judge's weight; worth: the sampled pairs people alone "
+        "would need for the same interval). The window pools its sampled days, "
         f"{_pct(window['judged_share'])} of its judged pairs.</p>",
         _figure(svg, "corrected-gain"),
-        _table(headers, rows, range(1, 9)),
+        _table(headers, rows, range(1, 10)),
         "<h3>Label shares over the window</h3>",
         _table(["label", "judge's share", "corrected", f"{confidence} interval"], shares, (1, 2, 3)),
         *_corrected_segments(report, confidence),
@@ -194,7 +195,7 @@ def _corrected_segments(report: DailyReport, confidence: str) -> list[str]:
 
 def _corrected_cells(g: dict) -> tuple:
     return (f"{g['N']:,}", f"{g['n']:,}", _num(g["judge"]), _num(g["corrected"]), _interval(g["interval"]),
-            _num(g["human"]), _interval(g["human_interval"]), _num(g["lam"], 2))
+            _num(g["human"]), _interval(g["human_interval"]), _num(g["lam"], 2), _num(g["worth"], 0))
 
 
 def _interval_pct(bounds: Sequence[object]) -> str:
