@@ -108,3 +108,15 @@ def test_sample_defaults_and_checks(tmp_path):
     path.write_text("query_id,stratum,stratum_share\nq1,a,0.5\nq2,a,0.4\n")
     with pytest.raises(InputError, match=r"row 2, field 'stratum_share': stratum_share differs"):
         read_sample(path)
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("q1 0 a 100\n\nq1 0 b 7\n", r"row 3, field 'relevance': relevance '7' is no gain of scheme 'esci'"),
+    ("q1 0 a\n", r"row 1: expected 4 fields 'qid iteration docid relevance', found 3"),
+    (b"q1 0 a 100\n\xff\n", r"not UTF-8 text"),
+])
+def test_bad_qrels_lines_are_named(tmp_path, text, message):
+    path = tmp_path / "h.qrels"
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    with pytest.raises(InputError, match=message):
+        read_qrels(path, scheme=get_scheme("esci"))

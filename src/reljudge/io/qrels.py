@@ -15,7 +15,7 @@ import pandas as pd
 from reljudge.errors import InputError
 from reljudge.io.columns import canonical_table
 from reljudge.io.judgments import qrels_gains
-from reljudge.io.tables import ROW, TABLE_SUFFIXES, check_file
+from reljudge.io.tables import TABLE_SUFFIXES, read_fields
 from reljudge.io.validate import RowErrors, blank, parse_labels
 from reljudge.labels import LabelScheme
 
@@ -61,25 +61,12 @@ def read_qrels(path: str | Path, *, scheme: LabelScheme) -> pd.DataFrame:
 
 
 def _read_trec_qrels(path: Path, scheme: LabelScheme) -> pd.DataFrame:
-    check_file(path)
     label_of = {str(gain): label for label, gain in qrels_gains(scheme).items()}
-    rows, numbers = [], []
-    try:
-        with path.open(encoding="utf-8") as handle:
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                parts = line.split()
-                if len(parts) != 4:
-                    raise InputError(str(path), f"expected 4 fields 'qid iteration docid relevance', found "
-                                                f"{len(parts)}", row=number)
-                if parts[3] not in label_of:
-                    raise InputError(str(path), f"relevance {parts[3]!r} is no gain of scheme {scheme.name!r} "
-                                                f"(accepted: {', '.join(label_of)})", row=number, field="relevance")
-                rows.append((parts[0], parts[2], label_of[parts[3]]))
-                numbers.append(number)
-    except UnicodeDecodeError as exc:
-        raise InputError(str(path), f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    frame = pd.DataFrame(rows, columns=["query_id", "product_id", "label"], dtype=str)
-    frame.index = pd.Index(numbers, name=ROW, dtype="int64")
-    return frame
+    frame = read_fields(path, ("qid", "iteration", "docid", "relevance"))
+    unknown = ~frame["relevance"].isin(list(label_of))
+    if unknown.any():
+        row = frame.index[unknown.argmax()]
+        raise InputError(str(path), f"relevance {frame.loc[row, 'relevance']!r} is no gain of scheme {scheme.name!r} "
+                                    f"(accepted: {', '.join(label_of)})", row=int(row), field="relevance")
+    return pd.DataFrame({"query_id": frame["qid"], "product_id": frame["docid"],
+                         "label": frame["relevance"].map(label_of)}, index=frame.index, dtype=str)

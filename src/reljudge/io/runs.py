@@ -15,7 +15,7 @@ import pandas as pd
 from reljudge.errors import InputError
 from reljudge.io.atomic import atomic_path
 from reljudge.io.columns import canonical_table
-from reljudge.io.tables import ROW, TABLE_SUFFIXES, check_file
+from reljudge.io.tables import TABLE_SUFFIXES, read_fields
 from reljudge.io.validate import RowErrors, blank
 
 RUN_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -23,6 +23,7 @@ RUN_COLUMNS: dict[str, tuple[str, ...]] = {
     "product_id": ("product_id", "docid", "doc_id"),
     "rank": ("rank",),
 }
+_TREC_FORMAT = ("qid", "Q0", "docid", "rank", "score", "tag")
 _TREC_FIELDS = ("query_id", "Q0", "product_id", "rank", "score", "tag")
 
 
@@ -67,23 +68,8 @@ def read_run(path: str | Path) -> pd.DataFrame:
 
 
 def _read_trec(path: Path) -> pd.DataFrame:
-    check_file(path)
-    rows, numbers = [], []
-    try:
-        with path.open(encoding="utf-8") as handle:
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                parts = line.split()
-                if len(parts) != len(_TREC_FIELDS):
-                    raise InputError(str(path), f"expected 6 fields 'qid Q0 docid rank score tag', found "
-                                                f"{len(parts)}", row=number)
-                rows.append(parts)
-                numbers.append(number)
-    except UnicodeDecodeError as exc:
-        raise InputError(str(path), f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    frame = pd.DataFrame(rows, columns=list(_TREC_FIELDS), dtype=str)
-    frame.index = pd.Index(numbers, name=ROW, dtype="int64")
+    frame = read_fields(path, _TREC_FORMAT)
+    frame.columns = list(_TREC_FIELDS)
     return frame
 
 

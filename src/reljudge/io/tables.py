@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -82,6 +82,29 @@ def check_file(path: Path) -> None:
         raise InputError(str(path), "file not found")
     if not path.is_file():
         raise InputError(str(path), "not a file")
+
+
+def read_fields(path: Path, fields: Sequence[str]) -> pd.DataFrame:
+    """A whitespace-separated text file (TREC runs and qrels) as str columns `fields`, indexed by line number
+    (`ROW`); blank lines are skipped, and a line with another number of fields is an error naming it."""
+    check_file(path)
+    rows, numbers = [], []
+    try:
+        with path.open(encoding="utf-8") as handle:
+            for number, line in enumerate(handle, start=1):
+                parts = line.split()
+                if not parts:
+                    continue
+                if len(parts) != len(fields):
+                    raise InputError(str(path), f"expected {len(fields)} fields '{' '.join(fields)}', found "
+                                                f"{len(parts)}", row=number)
+                rows.append(parts)
+                numbers.append(number)
+    except UnicodeDecodeError as exc:
+        raise InputError(str(path), f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    frame = pd.DataFrame(rows, columns=list(fields), dtype=str)
+    frame.index = pd.Index(numbers, name=ROW, dtype="int64")
+    return frame
 
 
 def _read_delimited(path: Path, sep: str) -> pd.DataFrame:
