@@ -102,6 +102,11 @@ MIGRATIONS: list[str] = [
         created TIMESTAMP, undoes BIGINT
     );
     """,
+    # 6: a label file may be a random sample of its pairs' day (an audit): the daily report corrects the judge's
+    # mean gain with such labels (reljudge.report.corrected), as with the labels of random queues
+    """
+    ALTER TABLE human_labels ADD COLUMN sampled BOOLEAN DEFAULT false;
+    """,
 ]
 
 
@@ -226,8 +231,13 @@ class Store:
         )
         self.con.unregister("incoming_pairs")
 
-    def add_human_labels(self, rows: Iterable[tuple[str, str, str]], *, source: str, scheme: str) -> int:
-        """Record (pair_hash, annotator, label) rows from one source file; re-adding a source replaces its labels."""
+    def add_human_labels(self, rows: Iterable[tuple[str, str, str]], *, source: str, scheme: str,
+                         sampled: bool = False) -> int:
+        """Record (pair_hash, annotator, label) rows from one source file; re-adding a source replaces its labels.
+
+        sampled: the file's pairs are a uniform random sample of the pairs judged on their day (an audit), which
+        the daily report may correct the judge's figures with.
+        """
         frame = pd.DataFrame(list(rows), columns=["pair_hash", "annotator", "label"]).drop_duplicates(
             ["pair_hash", "annotator"], keep="last"
         )
@@ -241,8 +251,8 @@ class Store:
                 [source],
             )
             self.con.execute(
-                "INSERT INTO human_labels SELECT pair_hash, ?, annotator, ?, label, ? FROM incoming_labels",
-                [source, scheme, _now()],
+                "INSERT INTO human_labels SELECT pair_hash, ?, annotator, ?, label, ?, ? FROM incoming_labels",
+                [source, scheme, _now(), sampled],
             )
         self.con.unregister("incoming_labels")
         return len(frame)

@@ -161,3 +161,26 @@ def test_the_command_prints_the_corrected_gain(queued_store, tmp_path: Path) -> 
                            str(tmp_path / "report.html")], capture_output=True, text=True)
     assert page.returncode == 0, page.stderr
     assert f"corrected by 240 randomly sampled pairs people labelled {window['corrected']:.3f}" in page.stderr
+
+
+def test_a_label_file_imported_as_a_random_sample_counts_and_others_do_not(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    path, days, _ = _store_with_queues(tmp_path / "store.duckdb")
+    with Store(path) as store:
+        rows = store.con.execute(
+            "SELECT p.query_id, p.product_id FROM judgments j JOIN pairs p ON p.pair_hash = j.pair_hash"
+            " WHERE CAST(j.created AS DATE) = ? AND NOT EXISTS (SELECT 1 FROM queue_items q"
+            " WHERE q.pair_hash = j.pair_hash) ORDER BY p.pair_hash LIMIT 80", [days[-1]]).fetchall()
+    for name, chosen in (("audit.qrels", rows[:50]), ("other.qrels", rows[50:])):
+        (tmp_path / name).write_text("".join(f"{q} 0 {p} 10\n" for q, p in chosen))
+    for name, flags in (("audit.qrels", ["--random-sample"]), ("other.qrels", [])):
+        done = subprocess.run([sys.executable, "-m", "reljudge.cli.main", "labels", "import", str(tmp_path / name),
+                               "--format", "qrels", "--store", str(path), *flags], capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+    with Store(path) as store:
+        report = build_report(store.con, ReportOptions(until=days[-1]), str(path))
+    by_day = {d["day"]: d["mean_gain"]["n"] for d in report.corrected["days"]}
+    assert by_day == {days[0]: 120, days[1]: 120 + 50}
+    assert report.people_window["n"] == 360 + 80  # agreement reads every label

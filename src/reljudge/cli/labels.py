@@ -159,6 +159,9 @@ def import_labels(
         "--output", "-o", help="Also write the labels in long form (pair_id, annotator_id, label) to this CSV, "
                                "as `evaluate --annotations` and `train` read them.")] = None,
     scheme: Annotated[str, typer.Option(help="The labels' scheme: esci, binary or graded:LOW-HIGH.")] = "esci",
+    random_sample: Annotated[bool, typer.Option(
+        "--random-sample", help="The labelled pairs are a uniform random sample of the pairs judged on their day "
+                                "(an audit): the daily report corrects the judge's mean gain with them.")] = False,
     layout: Layout = "auto",
     columns: Columns = None,
     store: StorePath = None,
@@ -188,7 +191,7 @@ def import_labels(
                 the_store.add_pairs(read.pairs)
             the_store.add_human_labels(matched[["pair_hash", "annotator", "label"]].itertuples(index=False,
                                                                                               name=None),
-                                       source=str(labels), scheme=the_scheme.name)
+                                       source=str(labels), scheme=the_scheme.name, sampled=random_sample)
     where = " and ".join(x for x in ((f"{output}" if output else ""), ("" if no_store else "the store")) if x)
     Console(stderr=True).print(f"read {len(matched)} labels by {matched['annotator'].nunique()} annotator(s) of "
                                f"{matched['pair_hash'].nunique()} pairs from {labels}; recorded in {where}",

@@ -187,8 +187,8 @@ def labelled(con, window: Window) -> pd.DataFrame:
 
     Returns:
         day, unit (pair hash and judgment context), query_id, judge_label, annotator, human_label, sampled (the
-        pair is an item of a random queue of the scheme: a uniform sample, see report/corrected.py), and one
-        column per segment.
+        pair is an item of a random queue of the scheme, or its labels came in a file imported as a random
+        sample: a uniform sample, see report/corrected.py), and one column per segment.
     """
     columns = list(window.segments)
     selected = "".join(f", coalesce(CAST({window.segments[c]} AS VARCHAR), '{NO_VALUE}') AS \"{c}\""
@@ -214,11 +214,14 @@ def _has_people_tables(con) -> bool:
 
 
 def _randomly_sampled(con, scheme: str) -> tuple[str, list[object]]:
-    """SQL true for a judgment `j` whose pair a random queue of the scheme holds; false where no queue exists."""
+    """SQL true for a judgment `j` whose pair a random queue of the scheme holds, or a label file imported as a
+    random sample (`labels import --random-sample`)."""
+    files = ("EXISTS (SELECT 1 FROM human_labels hs WHERE hs.pair_hash = j.pair_hash AND hs.scheme = ?"
+             " AND hs.sampled)")
     if not _has_people_tables(con):
-        return "false", []
-    return ("EXISTS (SELECT 1 FROM queue_items qi JOIN queues q ON q.name = qi.queue WHERE qi.pair_hash = j.pair_hash"
-            " AND q.selection = 'random' AND q.scheme = ?)"), [scheme]
+        return files, [scheme]
+    return (f"({files} OR EXISTS (SELECT 1 FROM queue_items qi JOIN queues q ON q.name = qi.queue"
+            " WHERE qi.pair_hash = j.pair_hash AND q.selection = 'random' AND q.scheme = ?))"), [scheme, scheme]
 
 
 def _page_labels(con, scheme: str) -> tuple[str, list[object]]:
