@@ -61,12 +61,14 @@ def test_an_uninformative_judge_costs_nothing_and_shares_are_corrected_too() -> 
     assert e_share["judge"] > 0.85 and e_share["interval"][0] <= (truth == 0).mean() <= e_share["interval"][1]
 
 
-def _store_with_queues(path: Path) -> tuple[Path, list[date], dict[str, float]]:
+def _store_with_queues(path: Path, n_days: int = 2, last_mix: tuple[float, ...] | None = None
+                       ) -> tuple[Path, list[date], dict[str, float]]:
     """Two days of 600 pairs (400 of `organic` queries, 200 of `ads`) judged by an optimistic judge; each day people
     label a random queue of 120 pairs and an 'uncertain' queue of 60 truly irrelevant pairs (a selection, no
-    sample). Returns the true mean gain of all pairs ("") and of each query source."""
+    sample). With `last_mix`, the last of `n_days` days draws its truth from that mix instead (relevance falls).
+    Returns the true mean gain of all pairs ("") and of each query source."""
     rng = np.random.default_rng(11)
-    days = [date(2026, 5, 1), date(2026, 5, 2)]
+    days = [date(2026, 5, 1) + timedelta(days=i) for i in range(n_days)]
     labels = get_scheme("esci").labels
     all_truth, sources = [], []
     with Store(path) as store:
@@ -79,7 +81,8 @@ def _store_with_queues(path: Path) -> tuple[Path, list[date], dict[str, float]]:
                           query_id=f"d{i}q{q}", pair_id=f"d{i}q{q}-{d}",
                           segments={"query_source": "organic" if q < 40 else "ads"})
                      for q in range(60) for d in range(10)]
-            truth = rng.choice(4, size=len(pairs), p=TRUE_MIX)
+            mix = last_mix if last_mix is not None and i == n_days - 1 else TRUE_MIX
+            truth = rng.choice(4, size=len(pairs), p=mix)
             all_truth.append(truth)
             sources += [p.segments["query_source"] for p in pairs]
             judged = optimistic_judge(truth, rng)
@@ -184,3 +187,18 @@ def test_a_label_file_imported_as_a_random_sample_counts_and_others_do_not(tmp_p
     by_day = {d["day"]: d["mean_gain"]["n"] for d in report.corrected["days"]}
     assert by_day == {days[0]: 120, days[1]: 120 + 50}
     assert report.people_window["n"] == 360 + 80  # agreement reads every label
+
+
+def test_a_fall_in_relevance_people_see_raises_the_gain_alarm(tmp_path: Path) -> None:
+    """On the last of eight days the true mix loses half its exact pairs to irrelevant ones; the optimistic judge
+    sees part of it. The corrected mean gain's fall alarms on that day, and not as of the day before."""
+    path, days, _ = _store_with_queues(tmp_path / "store.duckdb", n_days=8, last_mix=(0.25, 0.25, 0.05, 0.45))
+    with Store(path) as store:
+        fell = build_report(store.con, ReportOptions(until=days[-1]), str(path))
+        calm = build_report(store.con, ReportOptions(until=days[-2]), str(path))
+    check = fell.corrected["check"]
+    assert check["tested"] and check["alarm"] and check["n_day"] == 120 and check["n_reference"] == 7 * 120
+    assert check["fall_interval"][0] > 0.1
+    assert "gain_fall" in [a.kind for a in fell.alarms]
+    assert calm.corrected["check"]["tested"] and not calm.corrected["check"]["alarm"]
+    assert "gain_fall" not in [a.kind for a in calm.alarms]

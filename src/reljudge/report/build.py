@@ -47,7 +47,7 @@ class DailyReport:
     people_segments: list[dict]
     people_among: dict
     alpha_checks: list[dict]
-    corrected: dict = field(default_factory=lambda: {"days": [], "window": None, "segments": []})
+    corrected: dict = field(default_factory=lambda: {"days": [], "window": None, "segments": [], "check": {}})
     alarms: list[Alarm] = field(default_factory=list)
 
     def daily_mix(self, column: str = "") -> pd.DataFrame:
@@ -93,9 +93,9 @@ def build_report(con, options: ReportOptions, store_path: str) -> DailyReport:
         people_window=_agreement(in_window, window, options, 0)[0],
         people_among=people.among_people(rows, in_window, window.scheme, min_labelled=options.min_labelled),
         people_segments=_people_segments(in_window, window, options),
-        alpha_checks=alpha_checks, corrected=_corrected(mix, in_window, window, options),
+        alpha_checks=alpha_checks, corrected=_corrected(mix, units, window, options),
     )
-    report.alarms = _alarms(mix_checks, alpha_checks, window)
+    report.alarms = _alarms(mix_checks, alpha_checks, window) + _gain_alarm(report.corrected["check"], window)
     return report
 
 
@@ -117,9 +117,9 @@ def daily_mix(mix: pd.DataFrame, window: Window, column: str = "") -> pd.DataFra
 
 def _corrected(mix: pd.DataFrame, units: pd.DataFrame, window: Window, options: ReportOptions) -> dict:
     """`corrected.corrected_relevance` over the window's days, from the label counts and the sampled units, for all
-    pairs and, over the window, for each value of each segment column ("segments")."""
+    pairs and, over the window, for each value of each segment column ("segments"); and the last day's corrected
+    mean gain against the reference days' ("check", see `_gain_check`)."""
     labels = list(window.scheme.labels)
-    in_window = mix[pd.to_datetime(mix["day"]).dt.date >= window.since]
     sampled = units[units["sampled"].astype(bool)] if len(units) else units
 
     def relevance(rows: pd.DataFrame, people: pd.DataFrame) -> dict:
@@ -129,15 +129,36 @@ def _corrected(mix: pd.DataFrame, units: pd.DataFrame, window: Window, options: 
                   for day, day_rows in people.groupby("day")}
         return corrected.corrected_relevance(counts, by_day, window.scheme.gains, options.confidence)
 
-    out = relevance(in_window[in_window["column"] == ""], sampled)
+    days = pd.to_datetime(mix["day"]).dt.date
+    overall = mix[mix["column"] == ""]
+    in_window = mix[days >= window.since]
+    out = relevance(in_window[in_window["column"] == ""], sampled[sampled["day"] >= window.since] if len(sampled)
+                    else sampled)
+    out["check"] = _gain_check(relevance(overall, sampled)["days"], window, options)
     out["segments"] = []
     for column in window.segments:
         for value, rows in in_window[in_window["column"] == column].groupby("value", sort=True):
-            people = sampled[sampled[column].astype(str) == value] if len(sampled) else sampled
+            people = sampled[(sampled[column].astype(str) == value) & (sampled["day"] >= window.since)] \
+                if len(sampled) else sampled
             got = relevance(rows, people)["window"]
             if got is not None:
                 out["segments"].append({"column": column, "value": value, **got})
     return out
+
+
+def _gain_check(days: list[dict], window: Window, options: ReportOptions) -> dict:
+    """The last day's corrected mean gain against the reference days' pooled: tested with `min_labelled` sampled
+    pairs each side, alarming when the interval of the fall (at `alarm_confidence`) lies above zero."""
+    day = next((d["mean_gain"] for d in days if d["day"] == window.until), None)
+    reference = [d["mean_gain"] for d in days if window.reference[0] <= d["day"] <= window.reference[1]]
+    pooled = corrected.pooled_days(reference, options.alarm_confidence) if reference else None
+    check = {"n_day": day["n"] if day else 0, "n_reference": pooled["n"] if pooled else 0,
+             "gain_day": day["corrected"] if day else None, "gain_reference": pooled["corrected"] if pooled else None,
+             "fall": None, "fall_interval": [None, None], "alarm": False}
+    check["tested"] = min(check["n_day"], check["n_reference"]) >= options.min_labelled
+    if check["tested"]:
+        check.update(corrected.gain_fall(day, pooled, options.alarm_confidence))
+    return check
 
 
 def _counts(rows: pd.DataFrame, labels: list[str]) -> np.ndarray:
@@ -225,6 +246,16 @@ def _alarms(mix_checks: list[dict], alpha_checks: list[dict], window: Window) ->
                             {k: c[k] for k in ("alpha_day", "alpha_reference", "fall_interval", "n_day",
                                                "n_reference")}))
     return alarms
+
+
+def _gain_alarm(check: dict, window: Window) -> list[Alarm]:
+    if not check["alarm"]:
+        return []
+    low, high = check["fall_interval"]
+    return [Alarm("gain_fall", window.until, "", "",
+                  f"the mean gain corrected by people fell: {check['gain_day']:.3f} vs {check['gain_reference']:.3f} "
+                  f"in the reference, fall [{low:.3f}, {high:.3f}]",
+                  {k: check[k] for k in ("gain_day", "gain_reference", "fall_interval", "n_day", "n_reference")})]
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:

@@ -70,8 +70,18 @@ def pooled_days(days: Sequence[dict], confidence: float) -> dict:
     pooled_df = satterthwaite_df(parts, df)
     return {"N": int(big_n.sum()), "n": int(sum(d["n"] for d in days)), "days": len(days),
             "judge": float(weights @ np.array([d["judge"] for d in days])), "corrected": estimate,
-            "se": float(np.sqrt(parts.sum())), "interval": _t_interval(estimate, float(parts.sum()), pooled_df,
-                                                                       confidence)}
+            "se": float(np.sqrt(parts.sum())), "df": pooled_df if np.isfinite(pooled_df) else None,
+            "interval": _t_interval(estimate, float(parts.sum()), pooled_df, confidence)}
+
+
+def gain_fall(day: dict, reference: dict, confidence: float) -> dict:
+    """How far the corrected mean gain fell from the reference days (pooled) to the day, with a t interval of the
+    fall (variances added, Satterthwaite's df); it alarms when the whole interval lies above zero."""
+    fall = reference["corrected"] - day["corrected"]
+    parts = np.array([reference["se"] ** 2, day["se"] ** 2])
+    df = satterthwaite_df(parts, np.array([reference["df"] or np.inf, day["n"] - 2.0]))
+    low, high = _t_interval(fall, float(parts.sum()), df, confidence)
+    return {"fall": fall, "fall_interval": [low, high], "alarm": low is not None and low > 0}
 
 
 def _tuned_lambda(h: np.ndarray, f: np.ndarray, judge_var: float, ratio: float) -> float:

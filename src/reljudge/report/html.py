@@ -222,7 +222,22 @@ def _drift(report: DailyReport) -> str:
         "queries each side.</p>",
         _table(["segment", "labelled (day)", "labelled (ref.)", "alpha (day)", "alpha (ref.)", "fall interval",
                 "verdict"], alpha_rows, (1, 2, 3, 4), [c["alarm"] for c in report.alpha_checks]),
+        *_gain_check(report),
     ])
+
+
+def _gain_check(report: DailyReport) -> list[str]:
+    check = report.corrected.get("check") or {}
+    if not check:
+        return []
+    o = report.options
+    row = ("all pairs", f"{check['n_day']:,}", f"{check['n_reference']:,}", _num(check["gain_day"]),
+           _num(check["gain_reference"]), _interval(check["fall_interval"]), _verdict(check))
+    return [f'<p class="note">A mean-gain alarm needs the {o.alarm_confidence:.0%} interval of the fall in the mean '
+            "gain corrected by people (reference minus day) above zero, with "
+            f"{o.min_labelled}+ randomly sampled, labelled pairs each side.</p>",
+            _table(["segment", "sampled (day)", "sampled (ref.)", "corrected gain (day)", "corrected gain (ref.)",
+                    "fall interval", "verdict"], [row], (1, 2, 3, 4), [check["alarm"]])]
 
 
 def _shares(shares: Sequence[float]) -> str:
