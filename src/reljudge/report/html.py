@@ -154,9 +154,9 @@ def _corrected(report: DailyReport, svg: dict[str, str]) -> str:
     window = report.corrected["window"]
     if window is None:
         return _section("corrected", title, [
-            '<p class="note">No day of the window has people\'s labels on at least three pairs of a random queue '
-            "(<code>reljudge queue add --select random</code>): without a random sample, the judge's mean gain "
-            "cannot be corrected for its bias.</p>"])
+            '<p class="note">No day of the window has people\'s labels on at least three pairs of a random sample '
+            "(<code>reljudge queue add --select random</code>, or <code>reljudge labels import --random-sample"
+            "</code>): without one, the judge's mean gain cannot be corrected for its bias.</p>"])
     confidence = f"{report.options.confidence:.0%}"
     headers = ["day", "judged", "sampled", "judge's mean gain", "corrected", f"{confidence} interval",
                "people alone", f"{confidence} interval", "lambda", "worth (pairs)"]
@@ -168,8 +168,9 @@ def _corrected(report: DailyReport, svg: dict[str, str]) -> str:
     shares = [(label, _pct(s["judge"]), _pct(s["corrected"]), _interval_pct(s["interval"]))
               for label, s in zip(labels, window["shares"])]
     return _section("corrected", title, [
-        '<p class="note">The judge labels every pair; people label a random sample of them (random queues only: '
-        "pairs chosen for the judge's doubt are no sample). Prediction-powered inference corrects the judge's "
+        '<p class="note">The judge labels every pair; people label a random sample of them (random queues, and '
+        "label files imported with --random-sample; pairs chosen for the judge's doubt are no sample). "
+        "Prediction-powered inference corrects the judge's "
         "mean by the sample's differences, unbiased whatever the judge's bias, and tighter than people's labels "
         f"alone as far as the judge tracks them (lambda: the judge's weight; worth: the sampled pairs people alone "
         "would need for the same interval). The window pools its sampled days, "
