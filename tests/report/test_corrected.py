@@ -202,3 +202,13 @@ def test_a_fall_in_relevance_people_see_raises_the_gain_alarm(tmp_path: Path) ->
     assert "gain_fall" in [a.kind for a in fell.alarms]
     assert calm.corrected["check"]["tested"] and not calm.corrected["check"]["alarm"]
     assert "gain_fall" not in [a.kind for a in calm.alarms]
+
+
+def test_days_with_fewer_sampled_pairs_than_min_labelled_are_not_corrected(queued_store) -> None:
+    path, days, _ = queued_store
+    with Store(path) as store:
+        enough = build_report(store.con, ReportOptions(until=days[-1], min_labelled=120), str(path))
+        short = build_report(store.con, ReportOptions(until=days[-1], min_labelled=121), str(path))
+    assert len(enough.corrected["days"]) == 2
+    assert short.corrected["days"] == [] and short.corrected["window"] is None
+    assert not short.corrected["check"]["tested"]

@@ -26,7 +26,8 @@ import numpy as np
 
 from reljudge.experiments.effects import satterthwaite_df, t_test
 
-#: A day's correction needs this many randomly sampled, labelled pairs (the slope and the residual's variance).
+#: The fewest randomly sampled, labelled pairs a day's correction can use at all (the slope and the residual's
+#: variance); the report asks for its `min_labelled` (30), as a handful of pairs can agree by chance.
 MIN_SAMPLED = 3
 
 
@@ -100,7 +101,8 @@ def _t_interval(estimate: float, variance: float, df: float, confidence: float) 
     return [low, high]
 
 
-def corrected_relevance(counts_by_day: dict, sampled: dict, gains: Sequence[float], confidence: float) -> dict:
+def corrected_relevance(counts_by_day: dict, sampled: dict, gains: Sequence[float], confidence: float, *,
+                        min_sampled: int = MIN_SAMPLED) -> dict:
     """The window's corrected mean gain and label shares, per day and pooled over the days people sampled.
 
     Args:
@@ -109,7 +111,7 @@ def corrected_relevance(counts_by_day: dict, sampled: dict, gains: Sequence[floa
         gains: each label's gain.
 
     Returns:
-        {"days": one row per day with at least `MIN_SAMPLED` sampled pairs (day, N, n, mean_gain, shares),
+        {"days": one row per day with at least `min_sampled` sampled pairs (day, N, n, mean_gain, shares),
          "window": the same pooled over those days, with the share of the window's judged pairs they hold
          (None when no day has enough)}; mean_gain and each share as `corrected_mean` gives them.
     """
@@ -119,7 +121,7 @@ def corrected_relevance(counts_by_day: dict, sampled: dict, gains: Sequence[floa
     days = []
     for day in sorted(counts_by_day):
         human, judged = sampled.get(day, ((), ()))
-        if len(human) < MIN_SAMPLED or counts_by_day[day].sum() == 0:
+        if len(human) < max(min_sampled, MIN_SAMPLED) or counts_by_day[day].sum() == 0:
             continue
         counts = counts_by_day[day]
         days.append({"day": day, "mean_gain": corrected_mean(counts, human, judged, gains, confidence),

@@ -154,9 +154,10 @@ def _corrected(report: DailyReport, svg: dict[str, str]) -> str:
     window = report.corrected["window"]
     if window is None:
         return _section("corrected", title, [
-            '<p class="note">No day of the window has people\'s labels on at least three pairs of a random sample '
-            "(<code>reljudge queue add --select random</code>, or <code>reljudge labels import --random-sample"
-            "</code>): without one, the judge's mean gain cannot be corrected for its bias.</p>"])
+            '<p class="note">No day of the window has people\'s labels on at least '
+            f"{report.options.min_labelled} pairs of a random sample (<code>reljudge queue add --select random</code>, "
+            "or <code>reljudge labels import --random-sample</code>): without one, the judge's mean gain cannot be "
+            "corrected for its bias.</p>"])
     confidence = f"{report.options.confidence:.0%}"
     headers = ["day", "judged", "sampled", "judge's mean gain", "corrected", f"{confidence} interval",
                "people alone", f"{confidence} interval", "lambda", "worth (pairs)"]
