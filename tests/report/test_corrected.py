@@ -53,11 +53,11 @@ def test_an_uninformative_judge_costs_nothing_and_shares_are_corrected_too() -> 
     judged = rng.choice(4, size=2000, p=(0.9, 0.05, 0.0, 0.05))  # independent of the truth
     sample = rng.choice(2000, size=200, replace=False)
     days = {date(2026, 1, 1): np.bincount(judged, minlength=4)}
-    got = corrected_relevance(days, {date(2026, 1, 1): (truth[sample], judged[sample])}, GAINS, 0.95)
+    got = corrected_relevance(days, {date(2026, 1, 1): (truth[sample], judged[sample])}, list("ESCI"), GAINS, 0.95)
     gain = got["days"][0]["mean_gain"]
     assert abs(gain["lam"]) < 0.3
     assert gain["interval"][1] - gain["interval"][0] < 1.1 * (gain["human_interval"][1] - gain["human_interval"][0])
-    e_share = got["window"]["shares"][0]
+    e_share = got["window"]["shares"]["E"]
     assert e_share["judge"] > 0.85 and e_share["interval"][0] <= (truth == 0).mean() <= e_share["interval"][1]
 
 

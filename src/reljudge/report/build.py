@@ -127,7 +127,7 @@ def _corrected(mix: pd.DataFrame, units: pd.DataFrame, window: Window, options: 
         by_day = {day: (day_rows["human"].map(window.scheme.index).to_numpy(),
                         day_rows["judge_label"].map(window.scheme.index).to_numpy())
                   for day, day_rows in people.groupby("day")}
-        return corrected.corrected_relevance(counts, by_day, window.scheme.gains, options.confidence,
+        return corrected.corrected_relevance(counts, by_day, labels, window.scheme.gains, options.confidence,
                                              min_sampled=options.min_labelled)
 
     days = pd.to_datetime(mix["day"]).dt.date

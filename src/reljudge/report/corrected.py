@@ -101,23 +101,23 @@ def _t_interval(estimate: float, variance: float, df: float, confidence: float) 
     return [low, high]
 
 
-def corrected_relevance(counts_by_day: dict, sampled: dict, gains: Sequence[float], confidence: float, *,
-                        min_sampled: int = MIN_SAMPLED) -> dict:
+def corrected_relevance(counts_by_day: dict, sampled: dict, labels: Sequence[str], gains: Sequence[float],
+                        confidence: float, *, min_sampled: int = MIN_SAMPLED) -> dict:
     """The window's corrected mean gain and label shares, per day and pooled over the days people sampled.
 
     Args:
         counts_by_day: day -> the judge's label counts over the day's judged pairs.
         sampled: day -> (people's label indices, the judge's) of the day's randomly sampled, labelled pairs.
-        gains: each label's gain.
+        labels, gains: the scheme's labels, in index order, and each one's gain.
 
     Returns:
-        {"days": one row per day with at least `min_sampled` sampled pairs (day, N, n, mean_gain, shares),
+        {"days": one row per day with at least `min_sampled` sampled pairs (day, N, n, mean_gain, shares: label
+         -> figures),
          "window": the same pooled over those days, with the share of the window's judged pairs they hold
          (None when no day has enough)}; mean_gain and each share as `corrected_mean` gives them.
     """
     gains = np.asarray(gains, float)
-    k = len(gains)
-    indicators = np.eye(k)
+    indicators = np.eye(len(gains))
     days = []
     for day in sorted(counts_by_day):
         human, judged = sampled.get(day, ((), ()))
@@ -125,11 +125,12 @@ def corrected_relevance(counts_by_day: dict, sampled: dict, gains: Sequence[floa
             continue
         counts = counts_by_day[day]
         days.append({"day": day, "mean_gain": corrected_mean(counts, human, judged, gains, confidence),
-                     "shares": [corrected_mean(counts, human, judged, indicators[c], confidence) for c in range(k)]})
+                     "shares": {label: corrected_mean(counts, human, judged, indicators[c], confidence)
+                                for c, label in enumerate(labels)}})
     if not days:
         return {"days": [], "window": None}
     total = sum(float(np.sum(c)) for c in counts_by_day.values())
     window = {"mean_gain": pooled_days([d["mean_gain"] for d in days], confidence),
-              "shares": [pooled_days([d["shares"][c] for d in days], confidence) for c in range(k)]}
+              "shares": {label: pooled_days([d["shares"][label] for d in days], confidence) for label in labels}}
     window["judged_share"] = window["mean_gain"]["N"] / total
     return {"days": days, "window": window}

@@ -165,9 +165,8 @@ def _corrected(report: DailyReport, svg: dict[str, str]) -> str:
     g = window["mean_gain"]
     rows.append((f"window ({window['mean_gain']['days']} days)", f"{g['N']:,}", f"{g['n']:,}", _num(g["judge"]),
                  _num(g["corrected"]), _interval(g["interval"]), "", "", "", ""))
-    labels = report.window.scheme.labels
     shares = [(label, _pct(s["judge"]), _pct(s["corrected"]), _interval_pct(s["interval"]))
-              for label, s in zip(labels, window["shares"])]
+              for label, s in window["shares"].items()]
     return _section("corrected", title, [
         '<p class="note">The judge labels every pair; people label a random sample of them (random queues, and '
         "label files imported with --random-sample; pairs chosen for the judge's doubt are no sample). "
