@@ -12,7 +12,7 @@ import pytest
 from reljudge.labels import get_scheme
 from reljudge.records import Judgment, Pair, Product
 from reljudge.report import ReportOptions, build_report
-from reljudge.report.corrected import corrected_mean, corrected_relevance
+from reljudge.report.corrected import corrected_days, corrected_mean, pooled_window
 from reljudge.store import Store
 
 GAINS = np.array(get_scheme("esci").gains, float)
@@ -53,7 +53,8 @@ def test_an_uninformative_judge_costs_nothing_and_shares_are_corrected_too() -> 
     judged = rng.choice(4, size=2000, p=(0.9, 0.05, 0.0, 0.05))  # independent of the truth
     sample = rng.choice(2000, size=200, replace=False)
     days = {date(2026, 1, 1): np.bincount(judged, minlength=4)}
-    got = corrected_relevance(days, {date(2026, 1, 1): (truth[sample], judged[sample])}, list("ESCI"), GAINS, 0.95)
+    got_days = corrected_days(days, {date(2026, 1, 1): (truth[sample], judged[sample])}, list("ESCI"), GAINS, 0.95)
+    got = {"days": got_days, "window": pooled_window(got_days, 2000, list("ESCI"), 0.95)}
     gain = got["days"][0]["mean_gain"]
     assert abs(gain["lam"]) < 0.3
     assert gain["interval"][1] - gain["interval"][0] < 1.1 * (gain["human_interval"][1] - gain["human_interval"][0])

@@ -116,32 +116,37 @@ def daily_mix(mix: pd.DataFrame, window: Window, column: str = "") -> pd.DataFra
 
 
 def _corrected(mix: pd.DataFrame, units: pd.DataFrame, window: Window, options: ReportOptions) -> dict:
-    """`corrected.corrected_relevance` over the window's days, from the label counts and the sampled units, for all
-    pairs and, over the window, for each value of each segment column ("segments"); and the last day's corrected
-    mean gain against the reference days' ("check", see `_gain_check`)."""
+    """The corrected mean gain and label shares (report/corrected.py) per day of the window and pooled over it,
+    for all pairs and, over the window, for each value of each segment column ("segments"); and the last day's
+    corrected mean gain against the reference days' ("check", see `_gain_check`), which may start before the
+    window."""
     labels = list(window.scheme.labels)
-    sampled = units[units["sampled"].astype(bool)] if len(units) else units
+    sampled = units[units["sampled"].astype(bool)]
 
-    def relevance(rows: pd.DataFrame, people: pd.DataFrame) -> dict:
-        counts = {pd.Timestamp(day).date(): _counts(day_rows, labels) for day, day_rows in rows.groupby("day")}
+    def counts(rows: pd.DataFrame) -> dict:
+        return {pd.Timestamp(day).date(): _counts(day_rows, labels) for day, day_rows in rows.groupby("day")}
+
+    def days_of(day_counts: dict, people: pd.DataFrame) -> list[dict]:
         by_day = {day: (day_rows["human"].map(window.scheme.index).to_numpy(),
                         day_rows["judge_label"].map(window.scheme.index).to_numpy())
                   for day, day_rows in people.groupby("day")}
-        return corrected.corrected_relevance(counts, by_day, labels, window.scheme.gains, options.confidence,
-                                             min_sampled=options.min_labelled)
+        return corrected.corrected_days(day_counts, by_day, labels, window.scheme.gains, options.confidence,
+                                        min_sampled=options.min_labelled)
 
-    days = pd.to_datetime(mix["day"]).dt.date
-    overall = mix[mix["column"] == ""]
-    in_window = mix[days >= window.since]
-    out = relevance(in_window[in_window["column"] == ""], sampled[sampled["day"] >= window.since] if len(sampled)
-                    else sampled)
-    out["check"] = _gain_check(relevance(overall, sampled)["days"], window, options)
-    out["segments"] = []
+    in_window = mix[pd.to_datetime(mix["day"]).dt.date >= window.since]
+    overall = counts(mix[mix["column"] == ""])
+    every_day = days_of(overall, sampled)
+    window_days = [d for d in every_day if d["day"] >= window.since]
+    judged = sum(float(c.sum()) for day, c in overall.items() if day >= window.since)
+    out = {"days": window_days, "window": corrected.pooled_window(window_days, judged, labels, options.confidence),
+           "check": _gain_check(every_day, window, options), "segments": []}
+    sampled_in_window = sampled[sampled["day"] >= window.since]
     for column in window.segments:
         for value, rows in in_window[in_window["column"] == column].groupby("value", sort=True):
-            people = sampled[(sampled[column].astype(str) == value) & (sampled["day"] >= window.since)] \
-                if len(sampled) else sampled
-            got = relevance(rows, people)["window"]
+            day_counts = counts(rows)
+            days = days_of(day_counts, sampled_in_window[sampled_in_window[column].astype(str) == value])
+            got = corrected.pooled_window(days, sum(float(c.sum()) for c in day_counts.values()), labels,
+                                          options.confidence)
             if got is not None:
                 out["segments"].append({"column": column, "value": value, **got})
     return out

@@ -12,10 +12,11 @@ f a pair's value under the judge's label (its gain, or 1 for one label's share) 
 unbiased for the mean people would give all N pairs, whatever the judge's bias, and with lam = cov_n(h, f) /
 ((1 + n / N) var_N(f)) (PPI++'s power tuning) never much wider than people's own mean (lam = 0). The interval is
 Student's t on n - 2 df (the slope costs one). A window pools its days as strata (each day's labels are drawn
-from that day's pairs), over the days that have at least two labelled pairs.
+from that day's pairs), over the days with enough sampled pairs (the report's `min_labelled`).
 
-Only labels of random queues count here: pairs chosen because the judge was unsure of them, or disagreed with
-people, are not a sample of the day, and would bias the correction.
+Only random samples count here (random queues, label files imported with `--random-sample`): pairs chosen
+because the judge was unsure of them, or disagreed with people, are not a sample of the day, and would bias the
+correction.
 """
 
 from __future__ import annotations
@@ -101,9 +102,9 @@ def _t_interval(estimate: float, variance: float, df: float, confidence: float) 
     return [low, high]
 
 
-def corrected_relevance(counts_by_day: dict, sampled: dict, labels: Sequence[str], gains: Sequence[float],
-                        confidence: float, *, min_sampled: int = MIN_SAMPLED) -> dict:
-    """The window's corrected mean gain and label shares, per day and pooled over the days people sampled.
+def corrected_days(counts_by_day: dict, sampled: dict, labels: Sequence[str], gains: Sequence[float],
+                   confidence: float, *, min_sampled: int = MIN_SAMPLED) -> list[dict]:
+    """Each day's corrected mean gain and label shares, for the days with at least `min_sampled` sampled pairs.
 
     Args:
         counts_by_day: day -> the judge's label counts over the day's judged pairs.
@@ -111,10 +112,7 @@ def corrected_relevance(counts_by_day: dict, sampled: dict, labels: Sequence[str
         labels, gains: the scheme's labels, in index order, and each one's gain.
 
     Returns:
-        {"days": one row per day with at least `min_sampled` sampled pairs (day, N, n, mean_gain, shares: label
-         -> figures),
-         "window": the same pooled over those days, with the share of the window's judged pairs they hold
-         (None when no day has enough)}; mean_gain and each share as `corrected_mean` gives them.
+        One row per day, in day order: day, mean_gain and shares (label -> figures), as `corrected_mean` gives them.
     """
     gains = np.asarray(gains, float)
     indicators = np.eye(len(gains))
@@ -127,10 +125,15 @@ def corrected_relevance(counts_by_day: dict, sampled: dict, labels: Sequence[str
         days.append({"day": day, "mean_gain": corrected_mean(counts, human, judged, gains, confidence),
                      "shares": {label: corrected_mean(counts, human, judged, indicators[c], confidence)
                                 for c, label in enumerate(labels)}})
+    return days
+
+
+def pooled_window(days: Sequence[dict], judged: float, labels: Sequence[str], confidence: float) -> dict | None:
+    """`corrected_days`' rows pooled (`pooled_days`), with the share of the window's `judged` pairs they hold;
+    None without a day."""
     if not days:
-        return {"days": [], "window": None}
-    total = sum(float(np.sum(c)) for c in counts_by_day.values())
+        return None
     window = {"mean_gain": pooled_days([d["mean_gain"] for d in days], confidence),
               "shares": {label: pooled_days([d["shares"][label] for d in days], confidence) for label in labels}}
-    window["judged_share"] = window["mean_gain"]["N"] / total
-    return {"days": days, "window": window}
+    window["judged_share"] = window["mean_gain"]["N"] / judged
+    return window
