@@ -46,10 +46,7 @@ def agreement(units: pd.DataFrame, scheme: LabelScheme, *, min_labelled: int, n_
                      "within_one": None, "optimistic_share": None, "confusion": None}
     if n < min_labelled:
         return figures, None
-    human = units["human"].map(scheme.index).to_numpy()
-    judge = units["judge_label"].map(scheme.index).to_numpy()
-    confusion = np.zeros((scheme.k, scheme.k))
-    np.add.at(confusion, (human, judge), 1)
+    human, judge, confusion = _confusion(units, scheme)
     samples = alpha_resamples(units["query_id"].to_numpy(), human, judge, scheme, n_resamples=n_resamples,
                               seed=seed)
     figures.update(
@@ -83,13 +80,20 @@ def among_people(rows: pd.DataFrame, units: pd.DataFrame, scheme: LabelScheme, *
     votes = rows[rows["unit"].isin(shared["unit"])]
     among = annotator_agreement(votes[["unit", "annotator", "human_label"]].rename(
         columns={"unit": "pair_id", "human_label": "label"}), scheme)
-    confusion = np.zeros((scheme.k, scheme.k))
-    np.add.at(confusion, (shared["human"].map(scheme.index).to_numpy(), shared["judge_label"].map(scheme.index)
-                          .to_numpy()), 1)
+    confusion = _confusion(shared, scheme)[2]
     figures.update(n_annotators=among["n_annotators"], alpha=_number(among["alpha"]),
                    percent_agreement=_number(among["percent_agreement"]),
                    judge_alpha=_number(alpha_from_confusion(confusion, scheme.level)))
     return figures
+
+
+def _confusion(units: pd.DataFrame, scheme: LabelScheme) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The units' people and judge label indices, and their confusion matrix (rows people, columns the judge)."""
+    human = units["human"].map(scheme.index).to_numpy()
+    judge = units["judge_label"].map(scheme.index).to_numpy()
+    confusion = np.zeros((scheme.k, scheme.k))
+    np.add.at(confusion, (human, judge), 1)
+    return human, judge, confusion
 
 
 def alpha_resamples(groups: np.ndarray, human: np.ndarray, judge: np.ndarray, scheme: LabelScheme, *,
