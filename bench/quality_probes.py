@@ -183,7 +183,7 @@ def train_first_stage(model_dir: Path, n_pairs: int, layers: int | None) -> None
     from reljudge.labels import get_scheme
     from reljudge.train.common import label_indices
     from reljudge.train.configs import CrossEncoderConfig
-    from reljudge.train.encoder import default_base, fine_tune
+    from reljudge.train.encoder import FineTune, default_base
 
     scheme = get_scheme("graded:1-3")
     pairs = read_pairs(HOMEDEPOT, scheme=scheme, layout="homedepot").pairs
@@ -192,7 +192,8 @@ def train_first_stage(model_dir: Path, n_pairs: int, layers: int | None) -> None
     inputs = PairEncoder(base / TOKENIZER_FILE, 32, 12)
     config = CrossEncoderConfig(epochs=1.0, batch_size=32, learning_rate=8e-5, max_length=32, query_tokens=12,
                                 layers=layers)
-    model = fine_tune(base, inputs, inputs.encode(pairs), label_indices(pairs, scheme, "Home Depot"), scheme, config)
+    targets = np.eye(scheme.k)[label_indices(pairs, scheme, "Home Depot")]
+    model = FineTune(base, inputs, scheme, config, "cls")(inputs.encode(pairs), targets, model_dir / "checkpoints")
     model.save_pretrained(model_dir)
     transformers.AutoTokenizer.from_pretrained(str(base), local_files_only=True).save_pretrained(model_dir)
 

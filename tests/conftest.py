@@ -52,8 +52,35 @@ def tiny_encoder_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_reranker_base(tiny_encoder_base: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny BERT as a one-logit sequence classifier: the shape of a local MS MARCO cross-encoder (`--base`)."""
+    transformers = pytest.importorskip("transformers")
+
+    directory = tmp_path_factory.mktemp("tiny-reranker")
+    model = transformers.AutoModelForSequenceClassification.from_pretrained(str(tiny_encoder_base), num_labels=1)
+    model.save_pretrained(directory)
+    transformers.AutoTokenizer.from_pretrained(str(tiny_encoder_base)).save_pretrained(directory)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def tiny_cls_cross_encoder(tiny_reranker_base: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A cross-encoder judge trained on a reranker base: its [CLS] head (pooling auto), 2 folds, 1 epoch."""
+    from reljudge.io import read_pairs
+    from reljudge.labels import get_scheme
+    from reljudge.train.encoder import train_cross_encoder
+
+    pairs = read_pairs(EXAMPLE_PAIRS, scheme=get_scheme("esci"), require_labels=True).pairs
+    directory = tmp_path_factory.mktemp("tiny-cls-judge") / "model"
+    train_cross_encoder(pairs, "esci", directory, base=tiny_reranker_base, folds=2, epochs=1, batch_size=8,
+                        stack_C=(0.1,), data_source=str(EXAMPLE_PAIRS))
+    return directory
+
+
+@pytest.fixture(scope="session")
 def tiny_cross_encoder(tiny_encoder_base: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A cross-encoder judge trained (torch backend) on examples/pairs.csv: 2 folds, 1 epoch, seconds."""
+    """A cross-encoder judge trained (torch backend, mean-pooled: the base is a plain encoder) on
+    examples/pairs.csv: 2 folds, 1 epoch, seconds."""
     from reljudge.io import read_pairs
     from reljudge.labels import get_scheme
     from reljudge.train.encoder import train_cross_encoder

@@ -68,16 +68,21 @@ def test_export_refuses_what_it_cannot_do(tiny_cross_encoder_onnx, tmp_path):
     assert refused.exit_code == 2 and "already an ONNX judge" in refused.output
 
 
-def test_the_onnx_graph_gives_the_torch_models_logits_with_the_last_layer_at_cls_or_whole(tiny_cross_encoder, tmp_path):
+@pytest.mark.parametrize("model, graphs", [
+    ("tiny_cls_cross_encoder", ("cls-last-layer", "full")),
+    ("tiny_cross_encoder", ("mean-pooled", "mean-pooled")),  # a mean reads every position: always whole
+])
+def test_the_onnx_graph_gives_the_torch_models_logits(model, graphs, request, tmp_path):
     from reljudge.io import read_pairs
     from reljudge.judges.encoder.judge import EncoderJudge
     from reljudge.labels import get_scheme
 
+    model = request.getfixturevalue(model)
     pairs = read_pairs(EXAMPLE_PAIRS, scheme=get_scheme("esci"), require_labels=True).pairs
-    expected = EncoderJudge(tiny_cross_encoder).encoder_logits(pairs)
-    for flags, graph in [((), "cls-last-layer"), (("--whole-graph",), "full")]:
-        output = tmp_path / graph
-        result = run_export(tiny_cross_encoder, "--onnx", *flags, "--output", output, "--min-agreement", "0")
+    expected = EncoderJudge(model).encoder_logits(pairs)
+    for flags, graph in zip([(), ("--whole-graph",)], graphs):
+        output = tmp_path / "-".join([graph, *flags])
+        result = run_export(model, "--onnx", *flags, "--output", output, "--min-agreement", "0")
         assert result.exit_code == 0 and f"{graph} graph" in " ".join(result.output.split())
         assert json.loads((output / "reljudge.json").read_text())["export"]["graph"] == graph
         np.testing.assert_allclose(EncoderJudge(output).encoder_logits(pairs), expected, rtol=0, atol=1e-4)

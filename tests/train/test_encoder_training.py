@@ -7,7 +7,8 @@ import pytest
 
 from reljudge.errors import JudgeError
 from reljudge.records import Pair, Product
-from reljudge.train.encoder import choose_stack_C, class_weights, query_folds, train_cross_encoder
+from reljudge.train.common import class_weights
+from reljudge.train.encoder import choose_stack_C, query_folds, train_cross_encoder
 
 
 def pairs_of(queries: int, per_query: int = 2) -> list[Pair]:
@@ -28,10 +29,10 @@ def test_folds_split_by_query_never_by_pair_and_are_seeded():
 
 def test_balanced_class_weights_follow_n_over_k_n_c_and_skip_absent_labels():
     y = np.array([0, 0, 0, 1, 3, 3])  # label 2 absent: k_present = 3
-    np.testing.assert_allclose(class_weights(y, 4, "balanced"), [6 / 9, 6 / 3, 0, 6 / 6])
-    np.testing.assert_allclose(class_weights(y, 4, "none"), [1, 1, 1, 1])
+    np.testing.assert_allclose(class_weights(np.bincount(y, minlength=4), "balanced"), [6 / 9, 6 / 3, 0, 6 / 6])
+    np.testing.assert_allclose(class_weights(np.bincount(y, minlength=4), "none"), [1, 1, 1, 1])
     with pytest.raises(JudgeError):
-        class_weights(y, 4, "sqrt")
+        class_weights(np.bincount(y, minlength=4), "sqrt")
 
 
 def test_stack_C_is_chosen_by_grouped_cross_validation():
@@ -66,3 +67,62 @@ def test_layers_keeps_the_lowest_layers_of_the_base_and_the_judge_runs_on_them(t
 def test_more_layers_than_the_base_has_are_refused(tiny_encoder_base, tmp_path):
     with pytest.raises(JudgeError, match="has 2 layers; keep 1 to 2"):
         train_cross_encoder(pairs_of(4), "esci", tmp_path, base=tiny_encoder_base, layers=3)
+
+
+def test_a_killed_training_run_resumes_its_kept_folds_and_last_checkpoint(tiny_encoder_base, tmp_path):
+    """kill -9 part-way through the second fold (perhaps while a checkpoint is written); the same command again
+    keeps fold 1's logits and resumes fold 2 from its last whole checkpoint."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    examples = Path(__file__).resolve().parents[2] / "examples" / "pairs.csv"
+    model = tmp_path / "ce"
+    command = [sys.executable, "-m", "reljudge.cli.main", "train", "--judge", "cross-encoder", "--base",
+               str(tiny_encoder_base), "--data", str(examples), "--output", str(model), "--epochs", "40",
+               "--batch-size", "4", "--folds", "2", "--save-steps", "2", "--stack-C", "0.1"]
+    first = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    work = model / "checkpoints"
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and first.poll() is None:
+        if (work / "fold-0" / "logits.npy").exists() and list((work / "fold-1").glob("checkpoint-*/rng_state.pth")):
+            break
+        time.sleep(0.02)
+    assert first.poll() is None, "training ended before it could be killed"
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait(timeout=30)
+    again = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    log = " ".join(again.stderr.split())
+    assert "fold 1/2: logits kept from an earlier run" in log and "resuming from" in log
+    assert (model / "reljudge.json").exists() and not work.exists()
+
+
+def test_checkpoints_of_another_run_are_not_resumed(tmp_path):
+    from reljudge.train.encoder import Checkpoints
+
+    Checkpoints(tmp_path / "c", {"data": "a"}).stage("fold-0").mkdir()
+    assert (tmp_path / "c" / "fold-0").exists()
+    assert Checkpoints(tmp_path / "c", {"data": "a"}).stage("fold-0").exists()
+    assert not Checkpoints(tmp_path / "c", {"data": "b"}).stage("fold-0").exists()
+
+
+def test_a_student_learns_the_teachers_probabilities_for_pairs_people_did_not_label(tiny_encoder_base, tmp_path):
+    from reljudge.judges.encoder.judge import EncoderJudge
+    from reljudge.train.encoder import train_cross_encoder
+
+    people = pairs_of(4, 4)
+    taught = [Pair(f"query {q}", Product(f"t{q}-{i}", f"other {i}"), query_id=f"q{q}") for q in range(4)
+              for i in range(4)]
+    proba = np.tile([[0.1, 0.1, 0.1, 0.7], [0.6, 0.2, 0.1, 0.1]], (8, 1))
+    summary = train_cross_encoder(people, "esci", tmp_path, base=tiny_encoder_base, folds=2, epochs=1, batch_size=8,
+                                  stack_C=(0.1,), teacher=(taught + people[:2], np.vstack([proba, proba[:2]])))
+    assert summary["n_pairs"] == 16 and summary["n_teacher_pairs"] == 16  # people's two pairs keep their labels
+    config = json.loads((tmp_path / "reljudge.json").read_text())
+    assert config["training"]["teacher_pairs"] == 16 and config["pooling"] == "mean"
+    assert EncoderJudge(tmp_path).predict_proba(taught).shape == (16, 4)
+    with pytest.raises(JudgeError, match="one row per pair"):
+        train_cross_encoder(people, "esci", tmp_path, base=tiny_encoder_base, teacher=(taught, proba[:3]))

@@ -39,9 +39,8 @@ from reljudge.judges.causal.scoring import label_log_proba, logits_after_prefix,
 from reljudge.labels import LabelScheme, get_scheme
 from reljudge.prompts.templates import load_template
 from reljudge.records import Pair
-from reljudge.train.common import agreement_figures, data_summary, label_indices, prior_offsets
+from reljudge.train.common import agreement_figures, class_weights, data_summary, label_indices, prior_offsets
 from reljudge.train.configs import CausalConfig, make_config
-from reljudge.train.encoder import class_weights
 
 logger = logging.getLogger(__name__)
 
@@ -96,7 +95,8 @@ def train_causal(
     model = lora_model(resolved.directory, precision, config)
     checkpointing = on == "cuda" if config.gradient_checkpointing == "auto" else config.gradient_checkpointing
 
-    rows, distilled = training_rows(prompt, pairs, y, class_weights(y, scheme.k, config.class_weight), config)
+    weights = class_weights(np.bincount(y, minlength=scheme.k), config.class_weight)
+    rows, distilled = training_rows(prompt, pairs, y, weights, config)
     target = np.bincount(y, minlength=scheme.k) / len(y)
     scorer = valid_scorer(prompt, scheme, valid_pairs, target, config.eval_batch_size, output_dir)
     checkpoints = output_dir / "checkpoints"

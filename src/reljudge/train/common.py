@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from reljudge.errors import InputError
+from reljudge.errors import InputError, JudgeError
 from reljudge.labels import LabelScheme
 from reljudge.records import Pair, query_key
 
@@ -55,6 +55,20 @@ def fit_linear(features: np.ndarray, y: np.ndarray, k: int, *, C: float, max_ite
     offsets[present] = prior_offsets(_log_softmax(logits[:, present]), target[present])
     return {"mean": scaler.mean_.tolist(), "scale": scaler.scale_.tolist(), "coef": coef.tolist(),
             "intercept": intercept.tolist(), "offsets": offsets.tolist()}
+
+def class_weights(counts: np.ndarray, how: str) -> np.ndarray:
+    """Per-class loss weights from each label's count (or target mass): "balanced" (n / (k_present * n_c), as
+    scikit-learn's), or "none" (all 1). Labels with no mass get weight 0 (they have no examples to weigh)."""
+    counts = np.asarray(counts, dtype=float)
+    if how == "none":
+        return np.ones(len(counts))
+    if how != "balanced":
+        raise JudgeError(f"class_weight must be 'balanced' or 'none', not {how!r}")
+    present = counts > 0
+    weights = np.zeros(len(counts))
+    weights[present] = counts.sum() / (present.sum() * counts[present])
+    return weights
+
 
 def agreement_figures(scheme: LabelScheme, truth: Sequence[str], predicted: Sequence[str]) -> dict[str, Any]:
     """Agreement of predicted with human labels.

@@ -82,8 +82,9 @@ class CrossEncoderConfig(FineTuneConfig):
     """The cross-encoder: an encoder fine-tuned as a k-class classifier, stacked with lexical and semantic features
     (see `train.encoder` for why these values).
 
-    Model: base, layers. Inputs: max_length, query_tokens. Fine-tuning: epochs, learning_rate, batch_size,
-    warmup_ratio, weight_decay, class_weight, freeze_embeddings, freeze_layers. Stack: folds, stack_C. Run: seed.
+    Model: base, layers, pooling. Inputs: max_length, query_tokens. Fine-tuning: epochs, learning_rate, batch_size,
+    warmup_ratio, weight_decay, class_weight, freeze_embeddings, freeze_layers. Stack: folds, stack_C. Run: seed,
+    save_steps.
     """
 
     base: Optional[BaseName] = setting(
@@ -100,12 +101,18 @@ class CrossEncoderConfig(FineTuneConfig):
     freeze_embeddings: bool = setting(True, "Keep the word embeddings as the base has them.", group="Fine-tuning")
     freeze_layers: Optional[int] = setting(
         None, "Keep the lowest N layers as the base has them; unset: the lowest third.", group="Fine-tuning", ge=0)
+    pooling: Literal["auto", "mean", "cls"] = setting(
+        "auto", "What the head reads: mean (the last layer averaged over the tokens, as sentence-transformers bases "
+                "were trained), cls (the [CLS] state, as cross-encoder bases were trained) or auto (cls for a base "
+                "that is a sequence classifier already, else mean).", group="Model")
     folds: int = setting(3, "Query folds: the stack learns from encoder logits of encoders that never saw the pair.",
                          group="Stack", ge=2)
     stack_C: tuple[float, ...] = setting(
         (0.003, 0.01, 0.03, 0.1, 0.3, 1.0),
         "Inverse L2 strengths the stack tries; the best grouped cross-validated alpha on train wins.",
         group="Stack", min_length=1)
+    save_steps: int = setting(500, "Steps between checkpoints (a killed run resumes from the last).", group="Run",
+                              ge=1)
 
 
 class CausalConfig(FineTuneConfig):

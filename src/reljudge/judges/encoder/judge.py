@@ -47,8 +47,10 @@ from reljudge.records import Pair, query_key
 
 FORMAT = "reljudge-cross-encoder/2"
 ONNX_FILE = "model.onnx"
-#: The Hugging Face files the torch backend reads (one weights file of the two).
-TORCH_FILES = ("config.json", "model.safetensors", "pytorch_model.bin")
+#: A mean-pooled model's linear head, beside its encoder's Hugging Face files (see `heads`).
+HEAD_FILE = "head.safetensors"
+#: The files the torch backend reads (one weights file of the two; the head file with mean pooling).
+TORCH_FILES = ("config.json", "model.safetensors", "pytorch_model.bin", HEAD_FILE)
 #: Pairs per forward pass within a query group; fixed, so results never depend on the caller's batch size.
 GROUP_BATCH = 64
 _MAKE_ONE = "make one with `reljudge train --judge cross-encoder --data PAIRS --output DIR`"
@@ -110,7 +112,7 @@ class EncoderJudge(JudgeBase):
             if len(model_files) < 2:
                 raise JudgeError(f"the cross-encoder at {directory} has neither {ONNX_FILE} nor a Hugging Face model "
                                  f"(config.json and weights); {_MAKE_ONE}")
-            self.backend = TorchBackend.load(directory)
+            self.backend = TorchBackend.load(directory, self.config.get("pooling", "cls"))
         self._digest = files_digest(directory, [CONFIG_FILE, TOKENIZER_FILE, VECTORS_FILE, *model_files])
 
     @property
@@ -226,15 +228,18 @@ class TorchBackend:
         self.model = model.eval()
 
     @classmethod
-    def load(cls, directory: Path) -> TorchBackend:
+    def load(cls, directory: Path, pooling: str = "cls") -> TorchBackend:
+        """The model in `directory`: a Hugging Face sequence classifier ("cls") or a mean-pooled encoder."""
         try:
-            from transformers import AutoModelForSequenceClassification
+            import transformers  # noqa: F401
+
+            from reljudge.judges.encoder.heads import load_classifier
         except ImportError as exc:
             raise JudgeError(
                 f"the cross-encoder at {directory} is a torch model and needs torch and transformers "
                 f"(pip install 'reljudge[train]'), or export it: `reljudge export {directory} --onnx --int8`"
             ) from exc
-        return cls(AutoModelForSequenceClassification.from_pretrained(str(directory), local_files_only=True))
+        return cls(load_classifier(directory, pooling))
 
     def __call__(self, batch: Batch) -> np.ndarray:
         tensors = {name: self.torch.from_numpy(getattr(batch, name))
