@@ -108,7 +108,7 @@ def export_onnx(
     output_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="reljudge-export-") as scratch:
         fp32 = Path(scratch) / "model.fp32.onnx"
-        graph = _torch_to_onnx(model_dir, fp32, last_layer_at_cls)
+        graph = _torch_to_onnx(model_dir, fp32, source.config.get("pooling", "cls"), last_layer_at_cls)
         if int8:
             from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -192,7 +192,7 @@ def compare(reference: EncoderJudge, candidate: EncoderJudge, pairs: Sequence[Pa
     return out
 
 
-def _torch_to_onnx(model_dir: Path, path: Path, last_layer_at_cls: bool) -> str:
+def _torch_to_onnx(model_dir: Path, path: Path, pooling: str, last_layer_at_cls: bool) -> str:
     """Trace the classifier to ONNX with dynamic batch and sequence axes (TorchScript exporter).
 
     Returns:
@@ -205,7 +205,6 @@ def _torch_to_onnx(model_dir: Path, path: Path, last_layer_at_cls: bool) -> str:
     from reljudge.judges.encoder.heads import load_classifier
     from reljudge.train.cls_forward import cls_only
 
-    pooling = json.loads((model_dir / CONFIG_FILE).read_text(encoding="utf-8")).get("pooling", "cls")
     # Eager attention traces to plain MatMul/Softmax, which quantise and run everywhere.
     model = load_classifier(model_dir, pooling, attn_implementation="eager").eval()
     rewritten = cls_only(model) if last_layer_at_cls and pooling == "cls" else None

@@ -23,7 +23,6 @@ from reljudge.errors import JudgeError
 from reljudge.judges.encoder.judge import HEAD_FILE
 
 Pooling = Literal["mean", "cls"]
-POOLINGS = ("mean", "cls")
 
 
 def base_pooling(base_dir: Path) -> Pooling:
@@ -66,16 +65,15 @@ def load_classifier(directory: Path, pooling: Pooling, **load: Any) -> Any:
     return model
 
 
-def save_classifier(model: Any, directory: Path) -> list[str]:
-    """Write the classifier's files into `directory`; returns their names (for the judge's digest)."""
+def save_classifier(model: Any, directory: Path) -> None:
+    """Write the classifier's files into `directory` (what `load_classifier` reads)."""
     if isinstance(model, MeanPooledClassifier):
         from safetensors.torch import save_file
 
         model.encoder.save_pretrained(directory)
         save_file({k: v.contiguous() for k, v in model.classifier.state_dict().items()}, str(directory / HEAD_FILE))
-        return ["config.json", "model.safetensors", HEAD_FILE]
+        return
     model.save_pretrained(directory)
-    return ["config.json", "model.safetensors"]
 
 
 class MeanPooledClassifier(torch.nn.Module):
