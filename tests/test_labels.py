@@ -61,3 +61,10 @@ def test_bins_rule_uses_explicit_thresholds(mean, grade):
 def test_bins_rule_needs_one_threshold_fewer_than_grades():
     with pytest.raises(SchemeError, match="need 2 ascending thresholds"):
         MeanRule("bins:2").apply(2.0, get_scheme("graded:1-3"))
+
+
+def test_grades_rank_the_labels_by_gain_from_zero():
+    # ESCI's steep KDD gains become the even steps people read: E 3, S 2, C 1, I 0; a graded scale keeps its gains
+    assert get_scheme("esci").grades == (3, 2, 1, 0)
+    assert get_scheme("graded:1-5").grades == (0, 1, 2, 3, 4)
+    assert get_scheme("binary").grades == tuple(int(g) for g in get_scheme("binary").gains)

@@ -51,6 +51,16 @@ class LabelScheme:
     def gain(self, label: str) -> float:
         return self.gains[self.index(label)]
 
+    @property
+    def grades(self) -> tuple[int, ...]:
+        """Each label's rank by gain, 0 for the lowest: ESCI's E 3, S 2, C 1, I 0; a graded scale's gains.
+
+        Why: a correlation with gains as steep as ESCI's KDD gains (1, 0.1, 0.01, 0) measures Exact against the
+        rest; the grades weigh each step of the scale alike, as graded relevance is read.
+        """
+        distinct = sorted(set(self.gains))
+        return tuple(distinct.index(g) for g in self.gains)
+
     def with_level(self, level: str) -> "LabelScheme":
         """The same scheme measured at another level (the `--level` flag)."""
         if level not in LEVELS:

@@ -78,12 +78,15 @@ def test_evaluate_json_has_the_headline_figures(tmp_path):
     done = reljudge("evaluate", EXAMPLE_PAIRS, "--judge", "majority", "--json", "--by", "product_locale",
                     "--bootstrap", "50")
     report = json.loads(done.stdout)
-    for key in ("n", "labels", "alpha", "accuracy", "macro_f1", "per_class", "confusion", "ece", "brier", "ci"):
+    for key in ("n", "labels", "alpha", "gain_r", "worth", "accuracy", "macro_f1", "per_class", "confusion", "ece",
+                "brier", "ci"):
         assert key in report
     assert report["n"] == 28 and report["labels"] == ["E", "S", "C", "I"]
     # a constant judge: 6 of 28 pairs are E, and alpha is below zero, not zero
     assert report["accuracy"] == pytest.approx(6 / 28)
     assert report["alpha"] < 0
+    # nor does it say anything about gains: the same expected gain for every pair has no r, and no worth
+    assert report["worth"] is None and report["ci"]["worth"] == [None, None]
     assert set(report["by"]["product_locale"]) == {"us"}
 
 

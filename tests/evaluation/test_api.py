@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -36,6 +37,7 @@ def test_evaluate_judge_gives_the_figures_of_the_judged_pairs(read):
     assert isinstance(report, EvaluationReport)
     # a constant judge: all 28 pairs judged E, 6 of them are E
     assert report.n == 28 and report.accuracy == pytest.approx(6 / 28) and report.alpha < 0
+    assert report.gain_r is None and report.worth is None  # the same expected gain for every pair: no r
     assert report.to_dict()["predicted_distribution"] == {"E": 28, "S": 0, "C": 0, "I": 0}
     # every error ranks the pair above its human label
     assert report.to_dict()["optimistic_error_share"] == 1.0
@@ -43,6 +45,21 @@ def test_evaluate_judge_gives_the_figures_of_the_judged_pairs(read):
     within = report.to_dict()["within_query"]
     assert within["kendall_tau"]["mean"] == 0.0 and within["top_label_auc"]["mean"] == 0.5
     assert set(report.to_dict()["by"]["product_locale"]) == {"us"} and set(report.ci) >= {"alpha", "accuracy"}
+
+
+def test_evaluate_judge_reports_what_the_judge_is_worth_in_human_labels(read):
+    judge = load_judge("lexical")
+    report = evaluate_judge(judge, read, by="product_locale", bootstrap=100, seed=2)
+    # r of the judge's expected grade with the human label's grade (E 3, S 2, C 1, I 0), over the 28 pairs
+    grades = dict(zip(ESCI.labels, ESCI.grades))
+    expected = [float(np.dot(j.proba, ESCI.grades)) for j in judge_pairs(read.pairs, judge).judgments]
+    r = np.corrcoef(expected, [grades[p.label] for p in read.pairs])[0, 1]
+    assert report.gain_r == pytest.approx(r) and report.worth == pytest.approx(1 / (1 - r * r)) and report.worth > 1
+    figures = report.to_dict()
+    assert figures["by"]["product_locale"]["us"]["worth"] == pytest.approx(report.worth)  # the one locale
+    low, high = report.ci["worth"]
+    assert 1 <= low < high
+    assert f"{report.worth:.3f}" in str(report) and f"[{low:.3f}, {high:.3f}]" in str(report)
 
 
 def test_compare_of_judgments_from_a_file_equals_evaluate_judge(read, tmp_path):

@@ -45,6 +45,25 @@ def test_headline_figures_hand_computed(frame):
     assert "ci" not in report and "by" not in report and "humans" not in report
 
 
+def test_gain_r_and_worth_hand_computed():
+    # graded 1-3 gains 0, 1, 2. Without probabilities the judge scores its label's gain: 0, 2, 1, 2 against the
+    # human gains 0, 1, 2, 2. Both mean 5/4; deviations -5/4 3/4 -1/4 3/4 and -5/4 -1/4 3/4 3/4: sum of products
+    # (25 - 3 - 3 + 9) / 16 = 28/16, sums of squares (25 + 9 + 1 + 9) / 16 = 44/16: r = 7/11, worth 121/72
+    frame = pd.DataFrame({"query_id": ["q"] * 4, "human": ["1", "2", "3", "3"], "label": ["1", "3", "2", "3"]})
+    report = evaluate_frame(frame, get_scheme("graded:1-3"))
+    assert report["gain_r"] == pytest.approx(7 / 11) and report["worth"] == pytest.approx(121 / 72)
+    assert list(report)[list(report).index("alpha"):][:3] == ["alpha", "gain_r", "worth"]
+
+
+def test_gain_r_and_worth_by_segment(frame):
+    segments = evaluate_frame(frame, ESCI, by=["source"])["by"]["source"]
+    # x: (E,E) (E,S) (S,S) (C,C), judged grades 3, 2, 2, 1 against human grades 3, 3, 2, 1 (not the KDD gains)
+    r = np.corrcoef([3, 2, 2, 1], [3, 3, 2, 1])[0, 1]
+    assert segments["x"]["gain_r"] == pytest.approx(r) and segments["x"]["worth"] == pytest.approx(1 / (1 - r * r))
+    # y: the humans say I of both compared pairs: no r, and no worth (not 1)
+    assert segments["y"]["gain_r"] is None and segments["y"]["worth"] is None
+
+
 def test_by_segment(frame):
     report = evaluate_frame(frame, ESCI, by=["source"])
     x, y = report["by"]["source"]["x"], report["by"]["source"]["y"]
@@ -92,7 +111,9 @@ def test_bootstrap_resamples_queries_not_pairs():
     assert report["bootstrap"] == {"n_resamples": 500, "seed": 3, "unit": "query_id", "confidence": 0.95,
                                    "n_queries": 2}
     # all q1 (or all q2): one value only, alpha undefined; such resamples are left out of the interval
-    assert set(report["ci"]) == {"alpha", "accuracy", "macro_f1", "optimistic_error_share"}
+    assert list(report["ci"]) == ["alpha", "gain_r", "worth", "accuracy", "macro_f1", "optimistic_error_share"]
+    # a judge of one label has no r in any resample
+    assert report["ci"]["gain_r"] == report["ci"]["worth"] == [None, None]
     # every error (q2's I judged E) ranks above the human; all-q1 resamples have no error and are left out
     assert report["ci"]["optimistic_error_share"] == [1.0, 1.0]
 
@@ -109,8 +130,9 @@ def test_bootstrap_is_reproducible_and_has_width(frame):
 def test_bootstrap_with_probabilities_adds_calibration_intervals(frame):
     for label in ESCI.labels:
         frame[f"p_{label}"] = (frame["label"] == label).astype(float).where(frame["label"].notna())
-    assert set(evaluate_frame(frame, ESCI, bootstrap=50)["ci"]) == {"alpha", "accuracy", "macro_f1",
-                                                                     "optimistic_error_share", "ece", "brier"}
+    assert set(evaluate_frame(frame, ESCI, bootstrap=50)["ci"]) == {"alpha", "gain_r", "worth", "accuracy",
+                                                                     "macro_f1", "optimistic_error_share", "ece",
+                                                                     "brier"}
 
 
 def test_bootstrap_of_a_realistic_size_is_fast():
@@ -216,6 +238,13 @@ def test_within_query_tau_and_auc_hand_computed(ranked):
     assert within["top_label_auc"] == {"mean": pytest.approx(0.5), "n_queries": 1, "label": "E"}
 
 
+def test_gain_r_weighs_the_grades_by_the_probabilities(ranked):
+    # the expected grades (E 3, S 2, C 1, I 0) of the fixture: 1.8 + 0.4, 2.1 + 0.6, 0.3, 3, 3, q3's first pair its
+    # label's grade 2, and 0, against the human labels' grades
+    expected, human = [2.2, 2.7, 0.3, 3.0, 3.0, 2.0, 0.0], [3, 2, 0, 3, 3, 2, 0]
+    assert evaluate_frame(ranked, ESCI)["gain_r"] == pytest.approx(np.corrcoef(expected, human)[0, 1])
+
+
 def test_within_query_without_probabilities_uses_the_label(frame):
     # q2 (S,S) (C,C) is the only query with two human grades; judged gains 0.1 > 0.01 order it right.
     # Only q1 has human E pairs, and nothing else: no query has an AUC.
@@ -241,6 +270,10 @@ def test_within_query_intervals_resample_queries():
     assert report["within_query"]["kendall_tau"]["ci"] == [-1.0, 1.0]
     assert report["within_query"]["top_label_auc"]["ci"] == [0.0, 1.0]
     assert "kendall_tau" not in report["ci"]
+    # over all pairs r = 0 (worth 1: the judge adds nothing); two q1 give r = 1, two q2 r = -1, so |r| is 0 or 1
+    # with probability 1/2 each, and worth's interval runs from 1 to no bound (None)
+    assert (report["gain_r"], report["worth"]) == (pytest.approx(0.0), pytest.approx(1.0))
+    assert report["ci"]["gain_r"] == [-1.0, 1.0] and report["ci"]["worth"] == [1.0, None]
     json.dumps(report, allow_nan=False)
 
 

@@ -40,6 +40,16 @@ def test_render_writes_the_headline_tables_and_segments():
     assert "0.500" in text and within == {"mean": 1.0, "n_queries": 1, "ci": [1.0, 1.0]}
     assert "│ Kendall tau-b, expected gain │ 1.000 │       1 │" in text
     assert "ECE" not in text  # no probabilities, no calibration rows
+    assert f"│ worth, 1 / (1 - r²)            │ {report['worth']:.3f} │" in text
+
+
+def test_render_shows_an_unbounded_upper_bound_of_worth_as_a_dash():
+    # resamples of two q1 correlate perfectly (r = 1): worth's interval has no upper bound (see test_figures.py)
+    frame = pd.DataFrame({"query_id": ["q1", "q1", "q2", "q2"], "human": ["E", "I", "E", "I"],
+                          "label": ["E", "I", "I", "E"]})
+    text = _render(evaluate_frame(frame, get_scheme("esci"), bootstrap=500, seed=1))
+    row = next(line for line in text.splitlines() if "worth, 1 / (1 - r²)" in line)
+    assert [cell.strip() for cell in row.split("│")[2:4]] == ["1.000", "[1.000, —]"]
 
 
 def test_render_shows_undefined_figures_as_a_dash():

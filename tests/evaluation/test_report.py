@@ -31,6 +31,7 @@ def test_to_dict_is_the_figures_and_a_copy(figures):
     assert report.to_dict() == figures
     report.to_dict()["alpha"] = 2.0
     assert report.alpha == figures["alpha"] and report.n == 6
+    assert report.gain_r == figures["gain_r"] and report.worth == pytest.approx(1 / (1 - report.gain_r ** 2))
     assert json.loads(report.to_json()) == figures
 
 
@@ -47,8 +48,12 @@ def test_to_dataframe_has_one_row_per_segment_and_metric(figures):
     segment_y = frame[(frame["by"] == "source") & (frame["segment"] == "y")]
     assert segment_y.set_index("metric").loc["accuracy", "value"] == 0.5
     assert segment_y["ci_low"].isna().all()
-    # 7 scalar metrics + 4 labels x 3 + 2 within-query = 21 per set of pairs; 3 sets; 2 rows of the humans
-    assert len(frame) == 21 * 3 + 2
+    worth = frame[(frame["metric"] == "worth") & frame["by"].isna()].iloc[0]
+    assert worth["value"] == pytest.approx(figures["worth"]) and worth["n"] == 6
+    assert [worth["ci_low"], worth["ci_high"]] == pytest.approx(figures["ci"]["worth"])
+    assert pd.isna(segment_y.set_index("metric").loc["worth", "value"])  # the humans say I of both: no r
+    # 9 scalar metrics + 4 labels x 3 + 2 within-query = 23 per set of pairs; 3 sets; 2 rows of the humans
+    assert len(frame) == 23 * 3 + 2
     assert set(frame.loc[frame["metric"].str.startswith("humans_"), "n"]) == {1}
 
 

@@ -1,4 +1,4 @@
-"""`reljudge evaluate`: how well a judge agrees with the human labels (alpha first, then the rest)."""
+"""`reljudge evaluate`: how well a judge agrees with the human labels (alpha and worth first, then the rest)."""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ def evaluate(
     reading: PairReading,
     choice: JudgeChoice,
 ) -> None:
-    """Judge PAIRS (or read --judgments) and compare with the human labels: alpha, accuracy, macro-F1, confusion."""
+    """Judge PAIRS (or read --judgments) and compare with the human labels: alpha, worth, accuracy, macro-F1 ..."""
     from reljudge.cli.inputs import load_pairs
     from reljudge.cli.session import open_judge, record_inputs
     from reljudge.errors import ReljudgeError

@@ -4,8 +4,8 @@ Pairs of the same query share the query's difficulty and usually its annotator, 
 resampling pairs would understate the uncertainty. We resample queries with replacement and every pair of a drawn
 query comes along. A resample is then the same pairs weighted by how often their query was drawn, so each metric
 of B resamples is one weighted array operation (confusion matrices for alpha / accuracy / macro-F1 / optimistic-error
-share, sample weights for ECE / Brier, query weights for the means of per-query figures) instead of B
-recomputations.
+share, sample weights for the gain correlation and ECE / Brier, query weights for the means of per-query figures)
+instead of B recomputations.
 """
 
 from __future__ import annotations
@@ -21,12 +21,14 @@ from reljudge.metrics.classification import (
     macro_f1_from_confusion,
     optimistic_error_share_from_confusion,
 )
+from reljudge.metrics.worth import gain_correlation
 
 _CELLS_PER_CHUNK = 4_000_000  # resamples x pairs held in memory at once (32 MB of float64 weights)
 
 
 def bootstrap_metrics(groups: np.ndarray, human: np.ndarray, judge: np.ndarray, scheme: LabelScheme, *,
                       n_resamples: int, seed: int = 0, proba: np.ndarray | None = None,
+                      expected_grades: np.ndarray | None = None,
                       query_values: dict[str, pd.Series] | None = None) -> dict[str, np.ndarray]:
     """The metrics of `n_resamples` query-level bootstrap resamples.
 
@@ -38,12 +40,15 @@ def bootstrap_metrics(groups: np.ndarray, human: np.ndarray, judge: np.ndarray, 
         n_resamples: B, the number of resamples.
         seed: seeds numpy's default generator, so the same call gives the same resamples.
         proba: (n, k) judge probabilities; rows with a NaN are left out of ECE and Brier. None: no calibration.
+        expected_grades: (n,) the judge's expected grade of each pair (`LabelScheme.grades`), for its correlation
+            with the grade of the human label (`gain_r`). None: no gain_r.
         query_values: per-query figures (a Series indexed by query, over the queries where the figure is defined);
             each resample's value is their mean weighted by how often each query was drawn.
 
     Returns:
-        {"alpha", "accuracy", "macro_f1", "optimistic_error_share"} (and "ece", "brier" with `proba`, and the
-        names of `query_values`), each an array of B values; a resample where a metric is undefined holds NaN.
+        {"alpha", "accuracy", "macro_f1", "optimistic_error_share"} (and "gain_r" with `expected_grades`, "ece",
+        "brier" with `proba`, and the names of `query_values`), each an array of B values; a resample where a
+        metric is undefined holds NaN.
     """
     codes, uniques = pd.factorize(np.asarray(groups))
     n_queries, k = len(uniques), scheme.k
@@ -51,6 +56,7 @@ def bootstrap_metrics(groups: np.ndarray, human: np.ndarray, judge: np.ndarray, 
     cells = np.zeros((len(codes), k * k))
     cells[np.arange(len(codes)), np.asarray(human) * k + np.asarray(judge)] = 1
     calibrated = None if proba is None else ~np.isnan(proba).any(axis=1)
+    human_grades = None if expected_grades is None else np.asarray(scheme.grades, dtype=float)[np.asarray(human)]
     parts: list[dict[str, np.ndarray]] = []
     step = max(1, _CELLS_PER_CHUNK // max(len(codes), 1))
     for start in range(0, n_resamples, step):
@@ -62,6 +68,8 @@ def bootstrap_metrics(groups: np.ndarray, human: np.ndarray, judge: np.ndarray, 
             "macro_f1": macro_f1_from_confusion(matrices),
             "optimistic_error_share": optimistic_error_share_from_confusion(matrices, scheme.gains),
         }
+        if human_grades is not None:
+            part["gain_r"] = gain_correlation(expected_grades, human_grades, sample_weight=weights)
         if calibrated is not None and calibrated.any():
             rows, truth, w = proba[calibrated], np.asarray(human)[calibrated], weights[:, calibrated]
             part["ece"] = ece(rows, truth, sample_weight=w)

@@ -18,6 +18,7 @@ from reljudge.metrics.agreement import alpha, annotator_agreement, cohen_kappa
 from reljudge.metrics.calibration import brier, ece
 from reljudge.metrics.classification import accuracy, confusion, macro_f1, optimistic_error_share, per_class
 from reljudge.metrics.within_query import expected_gain, per_query_auc, per_query_tau
+from reljudge.metrics.worth import gain_correlation, worth
 
 MISSING_SEGMENT = "(missing)"
 _REQUIRED = ("query_id", "human", "label")
@@ -39,19 +40,20 @@ def evaluate_frame(frame: pd.DataFrame, scheme: LabelScheme, *, by: list[str] | 
         by: segment columns; each value gets the same figures under report["by"][column][value]
             (a missing value is keyed "(missing)").
         bootstrap: B > 0 adds report["ci"] = {metric: [lo, hi]}, 95% percentile intervals over B resamples of
-            queries with replacement (all pairs of a drawn query come along), for alpha, accuracy, macro_f1,
-            optimistic_error_share and, with probabilities, ece and brier; and a "ci" to each within_query figure.
+            queries with replacement (all pairs of a drawn query come along), for alpha, gain_r, worth, accuracy,
+            macro_f1, optimistic_error_share and, with probabilities, ece and brier; and a "ci" to each
+            within_query figure.
         seed: seeds the bootstrap; the same seed gives the same intervals.
         annotations: long-form pair_id / annotator / label of the individual humans; adds report["humans"], their
             agreement among themselves on the frame's pairs (see `annotator_agreement`), the ceiling for the judge.
 
     Returns:
-        {"scheme", "labels", "level", "n", "n_unscored", "n_unlabelled", "alpha", "accuracy", "macro_f1",
-        "cohen_kappa", "ece", "brier" (None without probabilities), "optimistic_error_share", "per_class",
-        "confusion" (rows human, columns judge), "human_distribution", "predicted_distribution", "within_query"
-        ({"kendall_tau": {"mean", "n_queries"}, "top_label_auc": {"mean", "n_queries", "label"}}, see
-        `_within_query`)}, plus "ci"/"bootstrap", "by" and "humans" when asked. Undefined figures are None, so
-        `json.dumps(report, allow_nan=False)` works.
+        {"scheme", "labels", "level", "n", "n_unscored", "n_unlabelled", "alpha", "gain_r", "worth" (see
+        `_gain_figures`), "accuracy", "macro_f1", "cohen_kappa", "ece", "brier" (None without probabilities),
+        "optimistic_error_share", "per_class", "confusion" (rows human, columns judge), "human_distribution",
+        "predicted_distribution", "within_query" ({"kendall_tau": {"mean", "n_queries"}, "top_label_auc": {"mean",
+        "n_queries", "label"}}, see `_within_query`)}, plus "ci"/"bootstrap", "by" and "humans" when asked.
+        Undefined figures are None, so `json.dumps(report, allow_nan=False)` works.
 
     Raises:
         ReljudgeError: a required or `by` column is missing, or only some p_<label> columns are present.
@@ -82,11 +84,13 @@ def _figures(pairs: pd.DataFrame, scheme: LabelScheme, proba_columns: list[str] 
     labels = list(scheme.labels)
     compared = pairs[pairs["human"].notna() & pairs["label"].notna()]
     human, judge = compared["human"].tolist(), compared["label"].tolist()
+    scores = _pair_scores(compared, scheme, proba_columns)
     figures: dict = {
         "n": len(compared),
         "n_unscored": int(pairs["label"].isna().sum()),
         "n_unlabelled": int(pairs["human"].isna().sum()),
         "alpha": alpha(human, judge, scheme),
+        **_gain_figures(scores),
         "accuracy": accuracy(human, judge),
         "macro_f1": macro_f1(human, judge, labels),
         "cohen_kappa": cohen_kappa(human, judge, labels),
@@ -97,7 +101,7 @@ def _figures(pairs: pd.DataFrame, scheme: LabelScheme, proba_columns: list[str] 
         "confusion": confusion(human, judge, labels),
         "human_distribution": _distribution(human, labels),
         "predicted_distribution": _distribution(judge, labels),
-        "within_query": _within_query(_query_values(compared, scheme, proba_columns), scheme),
+        "within_query": _within_query(_query_values(compared, scores), scheme),
     }
     if proba_columns is not None:
         proba, truth = _calibration_rows(compared, scheme, proba_columns)
@@ -117,7 +121,8 @@ def _add_intervals(report: dict, pairs: pd.DataFrame, scheme: LabelScheme, proba
                            "n_queries": int(pd.Series(groups).nunique())}
     if compared.empty:
         return
-    within = _query_values(compared, scheme, proba_columns)
+    scores = _pair_scores(compared, scheme, proba_columns)
+    within = _query_values(compared, scores)
     samples = bootstrap_metrics(
         groups,
         compared["human"].map(position).to_numpy(dtype=int),
@@ -126,36 +131,64 @@ def _add_intervals(report: dict, pairs: pd.DataFrame, scheme: LabelScheme, proba
         n_resamples=n_resamples,
         seed=seed,
         proba=None if proba_columns is None else compared[proba_columns].to_numpy(dtype=float),
+        expected_grades=scores["expected_grade"],
         query_values=within,
     )
-    for name, values in samples.items():
-        if name in within:
-            report["within_query"][name]["ci"] = percentile_ci(values)
-        else:
-            report["ci"][name] = percentile_ci(values)
+    intervals = {name: percentile_ci(values) for name, values in samples.items() if name not in within}
+    intervals["worth"] = _worth_interval(samples["gain_r"])
+    report["ci"] = {name: intervals[name] for name in report if name in intervals}  # in the figures' order
+    for name in within:
+        report["within_query"][name]["ci"] = percentile_ci(samples[name])
 
 
-def _query_values(compared: pd.DataFrame, scheme: LabelScheme,
-                  proba_columns: list[str] | None) -> dict[str, pd.Series]:
-    """Per-query tau-b and top-label AUC of the compared pairs (see `metrics.within_query`).
+def _pair_scores(compared: pd.DataFrame, scheme: LabelScheme, proba_columns: list[str] | None) -> dict:
+    """The judge's scores of each compared pair beside the human label's, as arrays.
 
-    The judge's score is its expected gain (for tau) and its probability of the top label (for the AUC); a pair
+    "expected": the judge's expected gain; "top": its probability of the top label (the highest gain); "human":
+    the gain of the human label; "human_top": whether the human label is the top one; "expected_grade" and
+    "human_grade": the same expectation and the human label over the scheme's grades (E 3, S 2, C 1, I 0). A pair
     judged without probabilities scores as if certain of its label: the label's gain, and 1 or 0.
     """
-    gains = np.asarray(scheme.gains, dtype=float)
+    gains, grades = np.asarray(scheme.gains, dtype=float), np.asarray(scheme.grades, dtype=float)
     top = int(np.argmax(gains))
     position = {label: i for i, label in enumerate(scheme.labels)}
     judge = compared["label"].map(position).to_numpy(dtype=int)
     human = compared["human"].map(position).to_numpy(dtype=int)
-    ranking_score, top_score = gains[judge], (judge == top).astype(float)
+    expected, expected_grade, top_score = gains[judge], grades[judge], (judge == top).astype(float)
     if proba_columns is not None:
         proba = compared[proba_columns].to_numpy(dtype=float)
         known = ~np.isnan(proba).any(axis=1)
-        ranking_score[known] = expected_gain(proba[known], gains)
+        expected[known] = expected_gain(proba[known], gains)
+        expected_grade[known] = expected_gain(proba[known], grades)
         top_score[known] = proba[known, top]
+    return {"expected": expected, "top": top_score, "human": gains[human], "human_top": human == top,
+            "expected_grade": expected_grade, "human_grade": grades[human]}
+
+
+def _gain_figures(scores: dict) -> dict:
+    """gain_r, Pearson's r of the judge's expected grade with the human label's grade, and worth = 1 / (1 - r^2).
+
+    worth is the human labels one sampled human label plus the judge counts for under PPI++ (see `metrics.worth`).
+    Both are NaN, None once JSON-ready, where r is undefined (one expected gain for every pair, or one human label);
+    worth is infinite, None too, where |r| = 1.
+    """
+    r = gain_correlation(scores["expected_grade"], scores["human_grade"])
+    return {"gain_r": r, "worth": worth(r)}
+
+
+def _worth_interval(r_samples: np.ndarray) -> list[float | None]:
+    """worth's percentile interval: worth rises with |r|, so it is |r|'s interval mapped through `worth`, which a
+    resample with |r| = 1 (worth without bound) cannot upset as it would the interpolation between percentiles."""
+    low, high = percentile_ci(np.abs(r_samples))
+    return [None, None] if low is None else [worth(low), worth(high)]
+
+
+def _query_values(compared: pd.DataFrame, scores: dict) -> dict[str, pd.Series]:
+    """Per-query tau-b of the judge's expected gain and AUC of its top-label probability (see `_pair_scores`
+    and `metrics.within_query`)."""
     groups = compared["query_id"].to_numpy()
-    return {"kendall_tau": per_query_tau(groups, ranking_score, gains[human]),
-            "top_label_auc": per_query_auc(groups, top_score, human == top)}
+    return {"kendall_tau": per_query_tau(groups, scores["expected"], scores["human"]),
+            "top_label_auc": per_query_auc(groups, scores["top"], scores["human_top"])}
 
 
 def _within_query(values: dict[str, pd.Series], scheme: LabelScheme) -> dict:

@@ -46,7 +46,8 @@ def _headline(report: dict) -> Table:
     table.add_row("unscored by the judge", str(report["n_unscored"]), "")
     if report.get("n_unlabelled"):
         table.add_row("without a human label", str(report["n_unlabelled"]), "")
-    rows = [("alpha", f"Krippendorff's alpha ({report['level']})"), ("accuracy", "accuracy"),
+    rows = [("alpha", f"Krippendorff's alpha ({report['level']})"), ("gain_r", "r, expected vs human grade"),
+            ("worth", "worth, 1 / (1 - r²)"), ("accuracy", "accuracy"),
             ("macro_f1", "macro-F1"), ("cohen_kappa", "Cohen's kappa"),
             ("optimistic_error_share", "optimistic-error share")]
     if report.get("ece") is not None:
@@ -59,6 +60,7 @@ def _headline(report: dict) -> Table:
         table.add_row("humans' pairwise agreement", _num(humans["percent_agreement"]), "")
         notes.append(f"humans: {humans['n_annotators']} annotators, "
                      f"{humans['n_multi']} of {humans['n_pairs']} pairs with 2+ labels")
+    notes.append("worth: one sampled label plus the judge, in human labels (PPI++)")
     notes.append("optimistic-error share: of the errors, those the judge ranks higher")
     table.caption = "\n".join(notes)
     return table
@@ -112,15 +114,16 @@ def _segments(column: str, segments: dict, *, with_calibration: bool) -> Table:
 
 
 def _segments_order(column: str, segments: dict) -> Table:
-    """The segments' ordering figures, apart so that each table fits 80 columns."""
+    """The segments' gain and ordering figures, apart so that each table fits 80 columns."""
     table = Table(title=f"By {column}: order")
-    for name in ("value", "opt. err.", "tau", "queries", "AUC", "queries"):
+    for name in ("value", "r", "worth", "opt. err.", "tau", "queries", "AUC", "queries"):
         table.add_column(name, justify="left" if name == "value" else "right")
     for value, figures in segments.items():
         tau, auc = figures["within_query"]["kendall_tau"], figures["within_query"]["top_label_auc"]
-        table.add_row(value, _num(figures["optimistic_error_share"]), _num(tau["mean"]), str(tau["n_queries"]),
+        table.add_row(value, _num(figures["gain_r"]), _num(figures["worth"]),
+                      _num(figures["optimistic_error_share"]), _num(tau["mean"]), str(tau["n_queries"]),
                       _num(auc["mean"]), str(auc["n_queries"]))
-    table.caption = "tau, AUC: means over the segment's queries"
+    table.caption = "r, worth: over the segment's pairs; tau, AUC: means over its queries"
     return table
 
 
@@ -131,4 +134,4 @@ def _num(value: float | None) -> str:
 def _interval(bounds: list | None) -> str:
     if not bounds or bounds[0] is None:
         return ""
-    return f"[{bounds[0]:.3f}, {bounds[1]:.3f}]"
+    return f"[{bounds[0]:.3f}, {_num(bounds[1])}]"  # worth's upper bound is None where it has none

@@ -16,8 +16,8 @@ if TYPE_CHECKING:
     from rich.console import RenderableType
 
 #: Figures of one set of pairs that are one number each, in the order tables show them.
-SCALAR_METRICS: tuple[str, ...] = ("alpha", "accuracy", "macro_f1", "cohen_kappa", "ece", "brier",
-                                   "optimistic_error_share")
+SCALAR_METRICS: tuple[str, ...] = ("alpha", "gain_r", "worth", "accuracy", "macro_f1", "cohen_kappa", "ece",
+                                   "brier", "optimistic_error_share")
 _FRAME_COLUMNS = ["by", "segment", "metric", "label", "value", "n", "ci_low", "ci_high"]
 
 
@@ -41,6 +41,19 @@ class EvaluationReport:
     def alpha(self) -> float | None:
         """Krippendorff's alpha of judge and humans at the scheme's level; None when undefined."""
         return self.figures["alpha"]
+
+    @property
+    def gain_r(self) -> float | None:
+        """Pearson's r of the judge's expected gain with the human label's gain; None when either is constant."""
+        return self.figures["gain_r"]
+
+    @property
+    def worth(self) -> float | None:
+        """1 / (1 - gain_r^2): the human labels one sampled human label plus the judge counts for under PPI++.
+
+        None when gain_r is undefined, or is 1 or -1 (no bound).
+        """
+        return self.figures["worth"]
 
     @property
     def accuracy(self) -> float | None:

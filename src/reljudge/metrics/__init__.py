@@ -23,6 +23,7 @@ from reljudge.metrics.classification import (
     per_class,
 )
 from reljudge.metrics.within_query import expected_gain, kendall_tau_b, per_query_auc, per_query_tau, rank_auc
+from reljudge.metrics.worth import gain_correlation, worth
 
 __all__ = [
     "accuracy",
@@ -36,6 +37,7 @@ __all__ = [
     "confusion",
     "ece",
     "expected_gain",
+    "gain_correlation",
     "kendall_tau_b",
     "krippendorff_alpha",
     "macro_f1",
@@ -47,4 +49,5 @@ __all__ = [
     "per_query_tau",
     "percent_agreement",
     "rank_auc",
+    "worth",
 ]
