@@ -79,7 +79,8 @@ def run_lexical(pairs: list, held: list, scheme, out: Path) -> np.ndarray:
     return fit_lexical(pairs, scheme).predict_proba(held)
 
 
-def run_encoder(pairs: list, held: list, scheme, out: Path, config) -> np.ndarray:
+def run_encoder(pairs: list, held: list, scheme, out: Path, config, targets: np.ndarray | None = None) -> np.ndarray:
+    """The fine-tuned encoder's own probabilities on `held`; `targets` (soft, one row per pair) replace the labels."""
     from reljudge.judges.encoder.heads import base_pooling
     from reljudge.judges.encoder.inputs import TOKENIZER_FILE, PairEncoder
     from reljudge.judges.encoder.judge import TorchBackend, encoder_logits
@@ -89,7 +90,8 @@ def run_encoder(pairs: list, held: list, scheme, out: Path, config) -> np.ndarra
     base = default_base()
     pooling = base_pooling(base) if config.pooling == "auto" else config.pooling
     inputs = PairEncoder(base / TOKENIZER_FILE, config.max_length, config.query_tokens)
-    targets = np.eye(scheme.k)[label_indices(pairs, scheme, "Home Depot")]
+    if targets is None:
+        targets = np.eye(scheme.k)[label_indices(pairs, scheme, "Home Depot")]
     model = FineTune(base, inputs, scheme, config, pooling)(inputs.encode(pairs), targets, out / "checkpoints")
     logits = encoder_logits(inputs, TorchBackend(model), held)
     logits -= logits.max(axis=1, keepdims=True)

@@ -366,6 +366,20 @@ class Store:
         return run.identity
 
 
+    def run_judgments(self, run_id: str) -> pd.DataFrame:
+        """Every stored judgment of the judge that run `run_id` used (pair_hash, label, proba, scheme): the run's own
+        and those it found cached.
+
+        Raises:
+            ReljudgeError: no such run.
+        """
+        found = self.con.execute("SELECT judge FROM runs WHERE run_id = ?", [run_id]).fetchone()
+        if found is None:
+            raise ReljudgeError(f"the store {self.path} holds no run {run_id!r} (see: reljudge store runs)")
+        return self.con.execute("SELECT pair_hash, label, proba, scheme FROM judgments WHERE judge = ?",
+                                [found[0]]).df()
+
+
 _RUN_COLUMNS = "run_id, judge, input, started, finished, n_pairs, n_cached, status, identity"
 
 

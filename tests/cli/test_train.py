@@ -118,3 +118,36 @@ def test_the_flags_come_from_a_cache_while_the_config_models_are_unchanged(tmp_p
              "print('reljudge.train.configs' in sys.modules, 'reljudge.cli.train_settings' in sys.modules)")
     fresh = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, check=True)
     assert fresh.stdout.split() == ["False", "True"], fresh.stderr
+
+
+def test_a_student_trains_on_a_teachers_judgments_file_or_stored_run(tiny_encoder_base, tmp_path):
+    import pandas as pd
+
+    from reljudge.store import Store
+
+    # the examples' 28 labelled pairs, and the same products under new queries that no one labelled
+    labelled = pd.read_csv(EXAMPLES, dtype=str)
+    unlabelled = labelled.assign(query_id="u" + labelled["query_id"], query=labelled["query"] + " deals",
+                                 esci_label="")
+    data = tmp_path / "pairs.csv"
+    pd.concat([labelled, unlabelled]).to_csv(data, index=False)
+    store, judged = tmp_path / "s.duckdb", tmp_path / "teacher.csv"
+    runner = CliRunner()
+    done = runner.invoke(app, ["judge", str(data), "--judge", "lexical", "--output", str(judged), "--store", str(store)])
+    assert done.exit_code == 0, done.output
+    with Store(store) as s:
+        run_id = s.runs()[0].run_id
+    for teacher in (str(judged), f"run:{run_id}"):
+        model = tmp_path / teacher.replace(":", "-").replace("/", "_")
+        done = runner.invoke(app, ["train", "--data", str(data), "--judge", "cross-encoder", "--output", str(model),
+                                   "--base", str(tiny_encoder_base), "--folds", "2", "--epochs", "1",
+                                   "--batch-size", "8", "--stack-C", "0.1", "--teacher", teacher,
+                                   "--store", str(store)])
+        assert done.exit_code == 0, done.output
+        training = json.loads((model / "reljudge.json").read_text())["training"]
+        # every unlabelled pair learnt from the teacher; the labelled ones from people
+        assert (training["n_pairs"], training["teacher_pairs"]) == (28, 28), training
+    # a teacher of another judge family is refused before any training
+    done = runner.invoke(app, ["train", "--data", str(data), "--judge", "lexical", "--output", str(tmp_path / "x"),
+                               "--teacher", str(judged)])
+    assert done.exit_code != 0 and "cross-encoder only" in done.output

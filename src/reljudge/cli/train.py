@@ -19,6 +19,7 @@ from reljudge.cli.options import (
     Products,
     Scheme,
     SkipInvalid,
+    StorePath,
     reports_errors,
 )
 from reljudge.cli.train_settings import training_config, with_setting_flags
@@ -41,6 +42,11 @@ def _train(
                       "train split (the human label's answer over its own); the settings under DPO apply.")] = False,
     from_adapter: Annotated[Optional[Path], typer.Option(
         "--from", help="With --dpo: the causal adapter directory to start from.")] = None,
+    teacher: Annotated[Optional[str], typer.Option(
+        "--teacher", help="Cross-encoder only: another judge's judgments (a judgments file, or run:ID of the store) "
+                          "whose probabilities are soft targets for the train split's pairs that have no human "
+                          "label (matched by pair_id, else pair hash); labelled pairs keep their label.")] = None,
+    store: StorePath = None,
     scheme: Scheme = "esci",
     layout: Layout = "auto",
     columns: Columns = None,
@@ -64,19 +70,33 @@ def _train(
     resolved = training_config(judge_name, config, settings)
     the_scheme = get_scheme(scheme or "esci")
     reading = PairReading(layout, columns, products, mean_rule=mean_rule, skip_invalid=skip_invalid)
-    read = load_pairs(data, the_scheme, reading, rejected_path=output / "rejected.csv", require_labels=True)
+    read = load_pairs(data, the_scheme, reading, rejected_path=output / "rejected.csv",
+                      require_labels=teacher is None)
+    pairs, taught = read.pairs, None
+    if teacher is not None:
+        pairs, taught = _taught(teacher, read.pairs, the_scheme, store, train_split)
     if dpo:
         from reljudge.train.dpo import train_dpo
         from reljudge.train.registry import split_pairs
 
-        train_pairs, valid_pairs = split_pairs(read.pairs, train_split, valid_split)
+        train_pairs, valid_pairs = split_pairs(pairs, train_split, valid_split)
         summary = train_dpo(train_pairs, the_scheme, from_adapter, output, resolved, valid_pairs=valid_pairs or None,
                             data_source=str(data.resolve()))
     else:
-        summary = train_judge(judge_name, read.pairs, the_scheme, output, resolved, train_split=train_split,
-                              valid_split=valid_split, data_source=str(data.resolve()))
+        summary = train_judge(judge_name, pairs, the_scheme, output, resolved, train_split=train_split,
+                              valid_split=valid_split, data_source=str(data.resolve()), teacher=taught)
     Console(stderr=True).print(json.dumps(summary, indent=2), highlight=False)
     Console(stderr=True).print(f"wrote {output}; judge with --judge {judge_name}:{output}", highlight=False)
+
+
+def _taught(teacher: str, pairs: list, scheme: Any, store: Optional[Path], train_split: str) -> tuple[list, Any]:
+    """(the labelled pairs, the teacher's (pairs, probabilities) for the train split's unlabelled ones)."""
+    from reljudge.train.teacher import read_teacher, teacher_targets
+
+    split = any("split" in p.segments for p in pairs)
+    unlabelled = [p for p in pairs if p.label is None and (not split or p.segments.get("split") == train_split)]
+    return ([p for p in pairs if p.label is not None],
+            teacher_targets(read_teacher(teacher, scheme, store), unlabelled, scheme, teacher))
 
 
 train = with_setting_flags(_train)

@@ -6,6 +6,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from reljudge.errors import ReljudgeError
 from reljudge.labels import LabelScheme
 from reljudge.records import Pair
@@ -28,13 +30,15 @@ def split_pairs(pairs: Sequence[Pair], train_split: str, valid_split: str) -> tu
 def train_judge(
     name: str, pairs: Sequence[Pair], scheme: LabelScheme, output: Path,
     config: TrainConfig | Mapping[str, Any] | None = None, *, train_split: str = "train", valid_split: str = "valid",
-    data_source: str = "", **overrides: Any,
+    data_source: str = "", teacher: tuple[Sequence[Pair], np.ndarray] | None = None, **overrides: Any,
 ) -> dict:
     """Fit judge `name` on the train pairs, save it to `output`, and return a summary with the valid figures.
 
     Args:
         config: the family's training config (`train.configs.CONFIGS[name]`, or a mapping of its fields); None: its
             defaults. Majority takes none.
+        teacher: cross-encoder only: (pairs, probabilities) of another judge, soft targets for the pairs people did
+            not label (`train.teacher`).
         **overrides: config fields that replace the config's (e.g. seed).
 
     Returns:
@@ -42,6 +46,8 @@ def train_judge(
     """
     if name not in TRAINABLE:
         raise ReljudgeError(f"cannot train judge {name!r} (trainable: {', '.join(TRAINABLE)})")
+    if teacher is not None and name != "cross-encoder":
+        raise ReljudgeError(f"a teacher trains the cross-encoder only, not judge {name!r}")
     train, valid = split_pairs(pairs, train_split, valid_split)
     if name == "majority":
         given = sorted({**(dict(config) if config else {}), **overrides})
@@ -56,7 +62,7 @@ def train_judge(
     if name == "cross-encoder":
         from reljudge.train.encoder import train_cross_encoder
 
-        summary = train_cross_encoder(train, scheme, output, resolved, valid_pairs=valid or None,
+        summary = train_cross_encoder(train, scheme, output, resolved, valid_pairs=valid or None, teacher=teacher,
                                       data_source=data_source)
     elif name == "causal":
         from reljudge.train.causal import train_causal
