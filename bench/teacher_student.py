@@ -79,8 +79,8 @@ def main() -> int:
         teacher = run_encoder(a, b + held, scheme, teacher_dir, teacher_config)
         np.save(cached, teacher)
     teacher_b, teacher_c = teacher[:len(b)], teacher[len(b):]
-    rows = [{"run": f"teacher: 6 layers, A's human labels ({len(a)} pairs)", **figures(teacher_c, held, ratings, scheme),
-             "seconds": round(time.perf_counter() - start, 1)}]
+    rows = [{"run": f"teacher: 6 layers, A's human labels ({len(a)} pairs)",
+             **figures(teacher_c, held, ratings, scheme), "seconds": round(time.perf_counter() - start, 1)}]
     runs = {
         "student": lambda: run_encoder(b, held, scheme, args.out / "student", student_config, targets=teacher_b),
         "human": lambda: run_encoder(b, held, scheme, args.out / "human", student_config),

@@ -133,7 +133,8 @@ def test_a_student_trains_on_a_teachers_judgments_file_or_stored_run(tiny_encode
     pd.concat([labelled, unlabelled]).to_csv(data, index=False)
     store, judged = tmp_path / "s.duckdb", tmp_path / "teacher.csv"
     runner = CliRunner()
-    done = runner.invoke(app, ["judge", str(data), "--judge", "lexical", "--output", str(judged), "--store", str(store)])
+    done = runner.invoke(app, ["judge", str(data), "--judge", "lexical", "--output", str(judged),
+                               "--store", str(store)])
     assert done.exit_code == 0, done.output
     with Store(store) as s:
         run_id = s.runs()[0].run_id
