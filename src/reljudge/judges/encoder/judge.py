@@ -56,10 +56,11 @@ GROUP_BATCH = 64
 _MAKE_ONE = "make one with `reljudge train --judge cross-encoder --data PAIRS --output DIR`"
 
 
-def stack_features(labels: Sequence[str]) -> list[str]:
-    """The stacked classifier's features, in order: lexical, semantic, category, then the encoder's logit per
-    label."""
-    return [*FEATURE_NAMES, *SEMANTIC_NAMES, *CATEGORY_NAMES, *(f"encoder_{label}" for label in labels)]
+def stack_features(labels: Sequence[str], category: bool) -> list[str]:
+    """The stacked classifier's features, in order: lexical, semantic, category (when `category`), then the
+    encoder's logit per label."""
+    return [*FEATURE_NAMES, *SEMANTIC_NAMES, *(CATEGORY_NAMES if category else ()),
+            *(f"encoder_{label}" for label in labels)]
 
 
 def standardised(features: np.ndarray, mean: np.ndarray, scale: np.ndarray) -> np.ndarray:
@@ -96,14 +97,15 @@ class EncoderJudge(JudgeBase):
             self._bias = np.asarray(stack["intercept"], dtype=float) + np.asarray(stack["offsets"], dtype=float)
         except (KeyError, TypeError, ValueError) as exc:
             raise JudgeError(f"the cross-encoder's stacked classifier is malformed ({exc!r}); {_MAKE_ONE}") from exc
-        expected = stack_features(self.scheme.labels)
+        category = CATEGORY_NAMES[0] in (stack.get("features") or [])
+        expected = stack_features(self.scheme.labels, category)
         if stack.get("features") != expected or self._coef.shape != (self.scheme.k, len(expected)):
             raise JudgeError(f"the cross-encoder was stacked on another feature set; retrain it: {_MAKE_ONE}")
         if not (directory / TOKENIZER_FILE).exists():
             raise JudgeError(f"the cross-encoder at {directory} has no {TOKENIZER_FILE}; {_MAKE_ONE}")
         self.inputs = PairEncoder(directory / TOKENIZER_FILE, self.config["max_length"], self.config["query_tokens"])
         self.semantic = SemanticFeatures.load(self.inputs, directory)
-        self.categories = CategoryFeatures(threads, disk=user_cache_folder())
+        self.categories = CategoryFeatures(threads, disk=user_cache_folder()) if category else None
         if (directory / ONNX_FILE).exists():
             self.backend: OnnxBackend | TorchBackend = OnnxBackend(directory / ONNX_FILE, threads)
             model_files = [ONNX_FILE]
@@ -132,7 +134,7 @@ class EncoderJudge(JudgeBase):
         return self.stack(self.group_features(pairs, texts), self.encoder_logits(pairs, texts))
 
     def group_features(self, pairs: Sequence[Pair], texts: Sequence[tuple[str, str]] | None = None) -> np.ndarray:
-        """The lexical, semantic and category features of each pair, (n, d): the stack's inputs besides the logits.
+        """The lexical, semantic (and category) features of each pair, (n, d): the stack's inputs besides the logits.
 
         `texts`: `self.inputs.texts(pairs)`, when the caller has them already.
         """
@@ -154,10 +156,12 @@ class EncoderJudge(JudgeBase):
         return encoder_logits(self.inputs, self.backend, pairs, texts)
 
 
-def stack_inputs(pairs: Sequence[Pair], semantic: SemanticFeatures, categories: CategoryFeatures,
+def stack_inputs(pairs: Sequence[Pair], semantic: SemanticFeatures, categories: CategoryFeatures | None,
                  texts: Sequence[tuple[str, str]] | None = None) -> np.ndarray:
-    """The stack's inputs besides the logits, as the judge and its trainer both compute them."""
-    return np.hstack([pair_features(pairs), semantic(pairs, texts), categories(pairs)])
+    """The stack's inputs besides the logits, as the judge and its trainer both compute them (no category
+    features when `categories` is None)."""
+    blocks = [pair_features(pairs), semantic(pairs, texts)]
+    return np.hstack(blocks + ([categories(pairs)] if categories is not None else []))
 
 
 def encoder_logits(inputs: PairEncoder, backend: Callable[[Batch], np.ndarray], pairs: Sequence[Pair],
