@@ -5,7 +5,7 @@ Home Depot's 74k graded pairs (../shared/data/homedepot/train.csv, 1-3 means of 
 training queries (whole queries) train:
 - lexical: `reljudge train --judge lexical` (the baseline a new user has);
 - encoder: the cross-encoder's own fine-tune (`train.encoder.FineTune`), its probabilities alone, no stack;
-- stacked (--stacked): the whole `train_cross_encoder` recipe (cross-fitted logits, stack, prior offsets).
+- stacked: the whole `train_cross_encoder` recipe (cross-fitted logits, stack, prior offsets).
 Each is scored on the held-out queries: alpha (the scheme's level, argmax labels against the rounded mean), the
 Spearman correlation and per-query Kendall tau of the expected gain with the raters' mean, r (Pearson, the same) and
 worth = 1 / (1 - r^2), how many human labels one sampled label plus the judge is worth under PPI++.
@@ -15,7 +15,8 @@ into OUT, so a killed run resumes. The table is printed at the end.
 
     python bench/encoder_learning_curve.py --out out/curve --sizes 2000,8000,30000,60000 --layers 2
     python bench/encoder_learning_curve.py --out out/curve --sizes 8000 --pooling cls      # the [CLS] head
-    python bench/encoder_learning_curve.py --out out/curve --sizes 8000 --stacked --kinds stacked
+    python bench/encoder_learning_curve.py --out out/curve --sizes 30000 --layers 6 --kinds stacked \
+        --stack-fit held-out --folds 5                            # one fine-tune on 4/5, the stack on 1/5
 """
 
 from __future__ import annotations
@@ -119,6 +120,8 @@ def main() -> int:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--max-length", type=int, default=48)
     parser.add_argument("--folds", type=int, default=2, help="the stacked judge's cross-fitting folds")
+    parser.add_argument("--stack-fit", default="cross-fit", choices=("cross-fit", "held-out"),
+                        help="the stacked judge's: cross-fitted logits, or one fine-tune and a stack on one fold")
     parser.add_argument("--held-share", type=float, default=0.2)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
@@ -138,7 +141,8 @@ def main() -> int:
     ratings = rating.loc[[int(p.pair_id) for p in held]].to_numpy(dtype=float)
     config = CrossEncoderConfig(layers=args.layers, pooling=args.pooling, learning_rate=args.learning_rate,
                                 epochs=args.epochs, batch_size=args.batch_size, max_length=args.max_length,
-                                query_tokens=12, folds=args.folds, stack_C=(0.01, 0.1), seed=args.seed)
+                                query_tokens=12, folds=args.folds, stack_C=(0.01, 0.1), seed=args.seed,
+                                stack_fit=args.stack_fit)
     print(f"Home Depot: {len(train)} training pairs, {len(held)} held-out pairs "
           f"({len({p.query_id for p in held})} queries)", file=sys.stderr)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -149,6 +153,8 @@ def main() -> int:
         for kind in args.kinds.split(","):
             setting = "" if kind == "lexical" else f"-{args.pooling}-L{args.layers}-lr{args.learning_rate:g}" \
                                                     f"-e{args.epochs:g}-len{args.max_length}"
+            if kind == "stacked":
+                setting += f"-{args.stack_fit}{args.folds}"
             key = f"{kind}{setting}-n{size}"
             if key in done:
                 continue

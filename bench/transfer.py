@@ -1,0 +1,216 @@
+"""Which judge carries from one shop to another: ESCI by grouped CV over all 103 queries, and transfer both ways.
+
+Feature sets of the stack (the cross-encoder's multinomial logistic regression with prior offsets,
+`train.common.fit_linear`), each fitted on ESCI's labels:
+- lexical (24 features), + semantic (6, static token vectors), + category (3, multilingual-e5-small: the shipped
+  judge's stack without its encoder logits);
+- + a Home Depot stage: a mean-pooled encoder fine-tuned on Home Depot's training queries only (the learning
+  curve's split, bench/encoder_learning_curve.py), frozen: its expected grade, the grade's z-score and gap to the
+  best within the query, and its log-probabilities (6 features). It never saw ESCI, so no cross-fitting is needed.
+For each: ESCI grouped 5-fold CV over the 103 queries, 4 fold seeds, the best C of the grid (alpha, per-query tau
+of the expected grade, r and worth: the expected grade E 3 S 2 C 1 I 0 against the human's); and ESCI -> Home
+Depot: the stack fitted on all 103 queries, scored on Home Depot's 14,813 held-out pairs against the raters' mean
+(Spearman, per-query tau, r, worth). Home Depot -> ESCI: judges trained on Home Depot's training queries only (the
+lexical judge, the stage encoders alone) scored on all ESCI pairs.
+
+    python bench/transfer.py --stage teacher=out/curve/encoder-mean-L6-lr5e-05-e1-len48-n30000:6 \
+        --stage student=out/student/student:2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from encoder_learning_curve import HOMEDEPOT, split_by_query
+
+ROOT = Path(__file__).resolve().parents[1]
+ESCI_DATA = ROOT.parent / "shared" / "data" / "esci" / "esci_us_dev.csv"
+GRID = (0.001, 0.003, 0.01, 0.03, 0.1)
+SEEDS = 4
+
+
+def stage_model(folder: Path, layers: int):
+    """The stage's torch classifier: FOLDER/model if saved, else rebuilt from its last checkpoint and saved there."""
+    import transformers
+    from safetensors.torch import load_file
+
+    from reljudge.judges.encoder.heads import load_classifier, new_classifier, save_classifier
+    from reljudge.train.encoder import default_base, last_complete_checkpoint
+
+    saved = folder / "model"
+    if not (saved / "head.safetensors").exists():
+        checkpoint = last_complete_checkpoint(folder / "checkpoints")
+        if checkpoint is None:
+            raise SystemExit(f"no trained stage under {folder} (run the bench that trains it first)")
+        model = new_classifier(default_base(), ("1", "2", "3"), "mean", layers)
+        model.load_state_dict(load_file(str(Path(checkpoint) / "model.safetensors")))
+        saved.mkdir(parents=True, exist_ok=True)
+        save_classifier(model, saved)
+        transformers.AutoTokenizer.from_pretrained(str(default_base()), local_files_only=True).save_pretrained(saved)
+    return load_classifier(saved, "mean").eval(), saved
+
+
+def stage_proba(folder: Path, layers: int, pairs: list, cache: Path) -> np.ndarray:
+    """The stage's probabilities over Home Depot's grades 1-3 for `pairs` (kept in `cache`)."""
+    if cache.exists():
+        return np.load(cache)
+    from reljudge.judges.encoder.inputs import TOKENIZER_FILE, PairEncoder
+    from reljudge.judges.encoder.judge import TorchBackend, encoder_logits
+
+    model, saved = stage_model(folder, layers)
+    logits = encoder_logits(PairEncoder(saved / TOKENIZER_FILE, 48, 12), TorchBackend(model), pairs)
+    proba = np.exp(logits - logits.max(axis=1, keepdims=True))
+    proba /= proba.sum(axis=1, keepdims=True)
+    np.save(cache, proba)
+    return proba
+
+
+def stage_features(proba: np.ndarray, pairs: list) -> np.ndarray:
+    """Expected grade, its z-score and gap to the best within the query, and the log-probabilities."""
+    from reljudge.judges.features.lexical import group_z
+
+    grade = proba @ np.array([0.0, 1.0, 2.0])
+    z, gap = np.zeros(len(pairs)), np.zeros(len(pairs))
+    for members in pd.Series(range(len(pairs))).groupby([p.query_id for p in pairs]).groups.values():
+        members = np.asarray(members)
+        z[members], gap[members] = group_z(grade[members]), grade[members] - grade[members].max()
+    return np.column_stack([grade, z, gap, np.log(np.clip(proba, 1e-9, 1.0))])
+
+
+def ranking_figures(expected: np.ndarray, human: np.ndarray, groups: list) -> dict:
+    """Spearman, mean per-query tau-b, Pearson r and worth = 1 / (1 - r^2) of a judge's expected grade."""
+    from scipy.stats import spearmanr
+
+    from reljudge.metrics.within_query import per_query_tau
+    from reljudge.metrics.worth import gain_correlation, worth
+
+    r = gain_correlation(expected, human)
+    return {"spearman": round(float(spearmanr(expected, human)[0]), 4),
+            "tau": round(float(per_query_tau(np.asarray(groups), expected, human).mean()), 4),
+            "r": round(float(r), 4), "worth": round(float(worth(r)), 4)}
+
+
+def esci_cv(features: np.ndarray, pairs: list, y: np.ndarray, scheme) -> tuple[float, dict]:
+    """Grouped 5-fold CV over the queries, averaged over fold seeds, at the grid's best C by alpha."""
+    from reljudge.train.common import agreement_figures, fit_linear
+    from reljudge.train.encoder import query_folds, stacked_logits
+
+    grades = np.asarray(scheme.grades, dtype=float)
+    best = None
+    for C in GRID:
+        rows = []
+        for seed in range(SEEDS):
+            folds, proba = query_folds(pairs, 5, seed), np.zeros((len(y), scheme.k))
+            for fold in range(5):
+                kept, held = folds != fold, folds == fold
+                logits = stacked_logits(fit_linear(features[kept], y[kept], scheme.k, C=C, max_iter=1000, seed=0),
+                                        features[held])
+                e = np.exp(logits - logits.max(axis=1, keepdims=True))
+                proba[held] = e / e.sum(axis=1, keepdims=True)
+            alpha = agreement_figures(scheme, [scheme.labels[i] for i in y],
+                                      [scheme.labels[i] for i in proba.argmax(axis=1)])["alpha"]
+            rows.append({"alpha": alpha, **ranking_figures(proba @ grades, grades[y], [p.query_id for p in pairs])})
+        mean = {k: round(float(np.mean([r[k] for r in rows])), 4) for k in rows[0]}
+        if best is None or mean["alpha"] > best[1]["alpha"]:
+            best = (C, mean)
+    return best
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--stage", action="append", default=[],
+                        help="NAME=FOLDER:LAYERS, a stage trained on Home Depot's training queries (repeatable)")
+    parser.add_argument("--out", type=Path, default=ROOT / "out" / "transfer", help="cached stage probabilities")
+    args = parser.parse_args()
+    if not (ESCI_DATA.exists() and HOMEDEPOT.exists()):
+        print("skipped: this bench reads ../shared/data (ESCI and Home Depot)")
+        return 0
+    from reljudge.io import read_pairs
+    from reljudge.judges.encoder.judge import SHIPPED, EncoderJudge
+    from reljudge.judges.features.lexical import pair_features
+    from reljudge.judges.model_dir import shipped_directory
+    from reljudge.labels import get_scheme
+    from reljudge.train.common import fit_linear, label_indices
+    from reljudge.train.encoder import stacked_logits
+    from reljudge.train.lexical import fit_lexical
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    esci, graded = get_scheme("esci"), get_scheme("graded:1-3")
+    pairs = read_pairs(ESCI_DATA, scheme=esci, require_labels=True).pairs
+    y = label_indices(pairs, esci, "ESCI")
+    hd_pairs = read_pairs(HOMEDEPOT, scheme=graded, layout="homedepot").pairs
+    hd_train, held = split_by_query(hd_pairs, 0.2, 0)
+    rating = pd.read_csv(HOMEDEPOT, encoding="latin-1", usecols=["id", "relevance"]).set_index("id")["relevance"]
+    ratings = rating.loc[[int(p.pair_id) for p in held]].to_numpy(dtype=float)
+    held_groups = [p.query_id for p in held]
+    esci_grades = np.asarray(esci.grades, dtype=float)[y]
+
+    shipped_judge = EncoderJudge(shipped_directory(SHIPPED))
+    semantic, categories = shipped_judge.semantic, shipped_judge.categories
+    blocks = {"lexical": (pair_features(pairs), pair_features(held)),
+              "semantic": (semantic(pairs), semantic(held)),
+              "category": (categories(pairs), categories(held))}
+    stages = {}
+    for spec in args.stage:
+        name, rest = spec.split("=", 1)
+        folder, layers = rest.rsplit(":", 1)
+        proba_esci = stage_proba(Path(folder), int(layers), pairs, args.out / f"{name}-esci.npy")
+        proba_held = stage_proba(Path(folder), int(layers), held, args.out / f"{name}-hd-held.npy")
+        stages[name] = (proba_esci, proba_held)
+        blocks[name] = (stage_features(proba_esci, pairs), stage_features(proba_held, held))
+    sets = [["lexical"], ["lexical", "semantic"], ["lexical", "semantic", "category"]]
+    for name in stages:
+        sets += [["lexical", "semantic", name], ["lexical", "semantic", "category", name]]
+    rows = []
+    for chosen in sets:
+        x = np.hstack([blocks[b][0] for b in chosen])
+        C, cv = esci_cv(x, pairs, y, esci)
+        stack = fit_linear(x, y, esci.k, C=C, max_iter=1000, seed=0)
+        logits = stacked_logits(stack, np.hstack([blocks[b][1] for b in chosen]))
+        e = np.exp(logits - logits.max(axis=1, keepdims=True))
+        expected = (e / e.sum(axis=1, keepdims=True)) @ np.asarray(esci.grades, dtype=float)
+        rows.append({"judge": "stack: " + " + ".join(chosen), "C": C, "esci_cv": cv,
+                     "esci_to_hd": ranking_figures(expected, ratings, held_groups)})
+        print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+    rows.append({"judge": "cross-encoder (shipped default, ESCI train split)",
+                 "esci_to_hd": ranking_figures(shipped_judge.predict_proba(held) @ np.asarray(esci.grades, float),
+                                               ratings, held_groups)})
+    hd_lexical = fit_lexical(hd_train, graded)
+    grades3 = np.array([0.0, 1.0, 2.0])
+    rows.append({"judge": "lexical trained on Home Depot's training queries",
+                 "hd_held": ranking_figures(hd_lexical.predict_proba(held) @ grades3, ratings, held_groups),
+                 "hd_to_esci": ranking_figures(hd_lexical.predict_proba(pairs) @ grades3, esci_grades,
+                                               [p.query_id for p in pairs])})
+    for name, (proba_esci, proba_held) in stages.items():
+        rows.append({"judge": f"{name} alone (Home Depot's training queries)",
+                     "hd_held": ranking_figures(proba_held @ grades3, ratings, held_groups),
+                     "hd_to_esci": ranking_figures(proba_esci @ grades3, esci_grades, [p.query_id for p in pairs])})
+    (args.out / "results.json").write_text(json.dumps(rows, indent=1) + "\n")
+
+    def cells(figures: dict | None, keys: tuple[str, ...]) -> str:
+        return " | ".join("" if figures is None else str(figures[k]) for k in keys)
+
+    print("| judge | C | ESCI CV alpha | tau | r | worth | -> HD Spearman | tau | r | worth |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        if "esci_cv" in r or "esci_to_hd" in r:
+            print(f"| {r['judge']} | {r.get('C', '')} | {cells(r.get('esci_cv'), ('alpha', 'tau', 'r', 'worth'))} | "
+                  f"{cells(r.get('esci_to_hd'), ('spearman', 'tau', 'r', 'worth'))} |")
+    print()
+    print("| judge (trained on Home Depot) | HD held-out Spearman | tau | r | worth | -> ESCI Spearman | tau | r | "
+          "worth |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        if "hd_to_esci" in r:
+            keys = ("spearman", "tau", "r", "worth")
+            print(f"| {r['judge']} | {cells(r['hd_held'], keys)} | {cells(r['hd_to_esci'], keys)} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
