@@ -14,7 +14,11 @@ Depot: the stack fitted on all 103 queries, scored on Home Depot's 14,813 held-o
 lexical judge, the stage encoders alone) scored on all ESCI pairs.
 
     python bench/transfer.py --stage teacher=out/curve/encoder-mean-L6-lr5e-05-e1-len48-n30000:6 \
-        --stage student=out/student/student:2
+        --stage student=out/student/student:2 \
+        --fine-tune minilm=MINILM_DIR:2:2e-4 --fine-tune hd-student=out/student/student/model:2:2e-4
+
+A --fine-tune encoder is trained on ESCI itself: its logits join the stack out of fold (5 query folds of seed 0),
+so its rows, and the "(seed 0)" row beside them, are CV over that one fold seed.
 """
 
 from __future__ import annotations
@@ -70,6 +74,34 @@ def stage_proba(folder: Path, layers: int, pairs: list, cache: Path) -> np.ndarr
     return proba
 
 
+def fine_tuned_logits(base: Path, layers: int, learning_rate: float, pairs: list, y: np.ndarray, held: list,
+                      scheme, out: Path) -> tuple[np.ndarray, np.ndarray]:
+    """An encoder fine-tuned on ESCI by the cross-encoder's recipe (mean-pooled, 64 tokens, 2 epochs): its logits
+    out of fold over the 5 query folds of seed 0, and, fine-tuned on all ESCI pairs, on `held` (kept in `out`)."""
+    from reljudge.judges.encoder.inputs import TOKENIZER_FILE, PairEncoder
+    from reljudge.judges.encoder.judge import TorchBackend, encoder_logits
+    from reljudge.train.configs import CrossEncoderConfig
+    from reljudge.train.encoder import FineTune, query_folds
+
+    out.mkdir(parents=True, exist_ok=True)
+    if (out / "held.npy").exists():
+        return np.load(out / "oof.npy"), np.load(out / "held.npy")
+    config = CrossEncoderConfig(layers=layers, learning_rate=learning_rate, pooling="mean", seed=0, epochs=2.0,
+                                batch_size=16)
+    inputs = PairEncoder(base / TOKENIZER_FILE, config.max_length, config.query_tokens)
+    tuning, encoded, targets = FineTune(base, inputs, scheme, config, "mean"), inputs.encode(pairs), np.eye(scheme.k)[y]
+    folds, oof = query_folds(pairs, 5, 0), np.zeros((len(pairs), scheme.k))
+    for fold in range(5):
+        kept, test = np.flatnonzero(folds != fold), np.flatnonzero(folds == fold)
+        model = tuning([encoded[i] for i in kept], targets[kept], out / f"fold-{fold}")
+        oof[test] = encoder_logits(inputs, TorchBackend(model), [pairs[i] for i in test])
+    model = tuning(encoded, targets, out / "all")
+    held_logits = encoder_logits(inputs, TorchBackend(model), held)
+    np.save(out / "oof.npy", oof)
+    np.save(out / "held.npy", held_logits)
+    return oof, held_logits
+
+
 def stage_features(proba: np.ndarray, pairs: list) -> np.ndarray:
     """Expected grade, its z-score and gap to the best within the query, and the log-probabilities."""
     from reljudge.judges.features.lexical import group_z
@@ -95,8 +127,9 @@ def ranking_figures(expected: np.ndarray, human: np.ndarray, groups: list) -> di
             "r": round(float(r), 4), "worth": round(float(worth(r)), 4)}
 
 
-def esci_cv(features: np.ndarray, pairs: list, y: np.ndarray, scheme) -> tuple[float, dict]:
-    """Grouped 5-fold CV over the queries, averaged over fold seeds, at the grid's best C by alpha."""
+def esci_cv(features: np.ndarray, pairs: list, y: np.ndarray, scheme, seeds: int = SEEDS) -> tuple[float, dict]:
+    """Grouped 5-fold CV over the queries, averaged over fold seeds, at the grid's best C by alpha (one seed, the
+    folds of the out-of-fold logits, for a stack that reads them)."""
     from reljudge.train.common import agreement_figures, fit_linear
     from reljudge.train.encoder import query_folds, stacked_logits
 
@@ -104,7 +137,7 @@ def esci_cv(features: np.ndarray, pairs: list, y: np.ndarray, scheme) -> tuple[f
     best = None
     for C in GRID:
         rows = []
-        for seed in range(SEEDS):
+        for seed in range(seeds):
             folds, proba = query_folds(pairs, 5, seed), np.zeros((len(y), scheme.k))
             for fold in range(5):
                 kept, held = folds != fold, folds == fold
@@ -125,6 +158,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--stage", action="append", default=[],
                         help="NAME=FOLDER:LAYERS, a stage trained on Home Depot's training queries (repeatable)")
+    parser.add_argument("--fine-tune", action="append", default=[],
+                        help="NAME=BASE:LAYERS:LR, an encoder fine-tuned on ESCI, its logits out of fold (repeatable)")
     parser.add_argument("--out", type=Path, default=ROOT / "out" / "transfer", help="cached stage probabilities")
     args = parser.parse_args()
     if not (ESCI_DATA.exists() and HOMEDEPOT.exists()):
@@ -166,10 +201,21 @@ def main() -> int:
     sets = [["lexical"], ["lexical", "semantic"], ["lexical", "semantic", "category"]]
     for name in stages:
         sets += [["lexical", "semantic", name], ["lexical", "semantic", "category", name]]
+    one_seed = set()
+    for spec in args.fine_tune:
+        name, rest = spec.split("=", 1)
+        base, layers, lr = rest.rsplit(":", 2)
+        blocks[name] = fine_tuned_logits(Path(base), int(layers), float(lr), pairs, y, held, esci, args.out / name)
+        one_seed.add(name)
+        sets += [["lexical", "semantic", name]]
+    if one_seed:
+        sets += [["lexical", "semantic", "(seed 0)"]]
+        blocks["(seed 0)"] = (np.zeros((len(pairs), 0)), np.zeros((len(held), 0)))
     rows = []
     for chosen in sets:
         x = np.hstack([blocks[b][0] for b in chosen])
-        C, cv = esci_cv(x, pairs, y, esci)
+        single = bool(one_seed & set(chosen)) or "(seed 0)" in chosen
+        C, cv = esci_cv(x, pairs, y, esci, seeds=1 if single else SEEDS)
         stack = fit_linear(x, y, esci.k, C=C, max_iter=1000, seed=0)
         logits = stacked_logits(stack, np.hstack([blocks[b][1] for b in chosen]))
         e = np.exp(logits - logits.max(axis=1, keepdims=True))
