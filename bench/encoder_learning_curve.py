@@ -47,6 +47,28 @@ def split_by_query(pairs: list, held_share: float, seed: int) -> tuple[list, lis
     return [p for q in order[held:] for p in groups[q]], [p for q in order[:held] for p in groups[q]]
 
 
+def home_depot_present() -> bool:
+    """Whether the shared Home Depot data is here (if not, says so); when it is, progress is logged to stderr."""
+    if not HOMEDEPOT.exists():
+        print(f"skipped: {HOMEDEPOT} is absent (the shared Home Depot data is not on this machine)")
+        return False
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+                        stream=sys.stderr)
+    return True
+
+
+def home_depot_split(held_share: float, seed: int) -> tuple:
+    """(scheme, training pairs, held-out pairs, the held-out pairs' raters' means), split by query."""
+    from reljudge.io import read_pairs
+    from reljudge.labels import get_scheme
+
+    scheme = get_scheme(SCHEME)
+    pairs = read_pairs(HOMEDEPOT, scheme=scheme, layout="homedepot").pairs
+    rating = pd.read_csv(HOMEDEPOT, encoding="latin-1", usecols=["id", "relevance"]).set_index("id")["relevance"]
+    train, held = split_by_query(pairs, held_share, seed)
+    return scheme, train, held, rating.loc[[int(p.pair_id) for p in held]].to_numpy(dtype=float)
+
+
 def first_pairs(train: list, n: int) -> list:
     """The first whole queries of `train` that hold about `n` pairs."""
     out, query = [], None
@@ -125,20 +147,11 @@ def main() -> int:
     parser.add_argument("--held-share", type=float, default=0.2)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    if not HOMEDEPOT.exists():
-        print(f"skipped: {HOMEDEPOT} is absent (the shared Home Depot data is not on this machine)")
+    if not home_depot_present():
         return 0
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-                        stream=sys.stderr)
-    from reljudge.io import read_pairs
-    from reljudge.labels import get_scheme
     from reljudge.train.configs import CrossEncoderConfig
 
-    scheme = get_scheme(SCHEME)
-    pairs = read_pairs(HOMEDEPOT, scheme=scheme, layout="homedepot").pairs
-    rating = pd.read_csv(HOMEDEPOT, encoding="latin-1", usecols=["id", "relevance"]).set_index("id")["relevance"]
-    train, held = split_by_query(pairs, args.held_share, args.seed)
-    ratings = rating.loc[[int(p.pair_id) for p in held]].to_numpy(dtype=float)
+    scheme, train, held, ratings = home_depot_split(args.held_share, args.seed)
     config = CrossEncoderConfig(layers=args.layers, pooling=args.pooling, learning_rate=args.learning_rate,
                                 epochs=args.epochs, batch_size=args.batch_size, max_length=args.max_length,
                                 query_tokens=12, folds=args.folds, stack_C=(0.01, 0.1), seed=args.seed,

@@ -17,14 +17,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
-from encoder_learning_curve import HOMEDEPOT, SCHEME, figures, first_pairs, run_encoder, run_lexical, split_by_query
+from encoder_learning_curve import figures, first_pairs, home_depot_present, home_depot_split, run_encoder, run_lexical
 
 
 def against_teacher(proba: np.ndarray, teacher: np.ndarray, scheme) -> dict:
@@ -48,20 +46,11 @@ def main() -> int:
     parser.add_argument("--student-learning-rate", type=float, default=2e-4)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    if not HOMEDEPOT.exists():
-        print(f"skipped: {HOMEDEPOT} is absent (the shared Home Depot data is not on this machine)")
+    if not home_depot_present():
         return 0
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-                        stream=sys.stderr)
-    from reljudge.io import read_pairs
-    from reljudge.labels import get_scheme
     from reljudge.train.configs import CrossEncoderConfig
 
-    scheme = get_scheme(SCHEME)
-    pairs = read_pairs(HOMEDEPOT, scheme=scheme, layout="homedepot").pairs
-    rating = pd.read_csv(HOMEDEPOT, encoding="latin-1", usecols=["id", "relevance"]).set_index("id")["relevance"]
-    train, held = split_by_query(pairs, 0.2, args.seed)
-    ratings = rating.loc[[int(p.pair_id) for p in held]].to_numpy(dtype=float)
+    scheme, train, held, ratings = home_depot_split(0.2, args.seed)
     a = first_pairs(train, args.teacher_pairs)
     b = train[len(a):]
     print(f"A {len(a)} pairs, B {len(b)} pairs, held-out C {len(held)} pairs", file=sys.stderr)

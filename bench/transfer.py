@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from encoder_learning_curve import HOMEDEPOT, split_by_query
+from encoder_learning_curve import HOMEDEPOT, home_depot_split
 
 ROOT = Path(__file__).resolve().parents[1]
 ESCI_DATA = ROOT.parent / "shared" / "data" / "esci" / "esci_us_dev.csv"
@@ -175,13 +175,10 @@ def main() -> int:
     from reljudge.train.lexical import fit_lexical
 
     args.out.mkdir(parents=True, exist_ok=True)
-    esci, graded = get_scheme("esci"), get_scheme("graded:1-3")
+    esci = get_scheme("esci")
     pairs = read_pairs(ESCI_DATA, scheme=esci, require_labels=True).pairs
     y = label_indices(pairs, esci, "ESCI")
-    hd_pairs = read_pairs(HOMEDEPOT, scheme=graded, layout="homedepot").pairs
-    hd_train, held = split_by_query(hd_pairs, 0.2, 0)
-    rating = pd.read_csv(HOMEDEPOT, encoding="latin-1", usecols=["id", "relevance"]).set_index("id")["relevance"]
-    ratings = rating.loc[[int(p.pair_id) for p in held]].to_numpy(dtype=float)
+    graded, hd_train, held, ratings = home_depot_split(0.2, 0)
     held_groups = [p.query_id for p in held]
     esci_grades = np.asarray(esci.grades, dtype=float)[y]
 

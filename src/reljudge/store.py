@@ -366,18 +366,21 @@ class Store:
         return run.identity
 
 
-    def run_judgments(self, run_id: str) -> pd.DataFrame:
-        """Every stored judgment of the judge that run `run_id` used (pair_hash, label, proba, scheme): the run's own
-        and those it found cached.
+    def run_judgments(self, run_id: str, pair_hashes: Sequence[str]) -> pd.DataFrame:
+        """The stored judgments of `pair_hashes` by the judge that run `run_id` used (pair_hash, label, proba,
+        scheme): the run's own and those it found cached; only those pairs are read, however large the store.
 
         Raises:
             ReljudgeError: no such run.
         """
-        found = self.con.execute("SELECT judge FROM runs WHERE run_id = ?", [run_id]).fetchone()
-        if found is None:
+        found = self.con.execute("SELECT judge FROM runs WHERE run_id = ?", [run_id]).fetchall()
+        if not found:
             raise ReljudgeError(f"the store {self.path} holds no run {run_id!r} (see: reljudge store runs)")
-        return self.con.execute("SELECT pair_hash, label, proba, scheme FROM judgments WHERE judge = ?",
-                                [found[0]]).df()
+        self.con.register("wanted", pd.DataFrame({"pair_hash": list(dict.fromkeys(pair_hashes))}, dtype=object))
+        rows = self.con.execute("SELECT j.pair_hash, j.label, j.proba, j.scheme FROM judgments j"
+                                " JOIN wanted w ON j.pair_hash = w.pair_hash WHERE j.judge = ?", [found[0][0]]).df()
+        self.con.unregister("wanted")
+        return rows
 
 
 _RUN_COLUMNS = "run_id, judge, input, started, finished, n_pairs, n_cached, status, identity"

@@ -96,7 +96,7 @@ def _taught(teacher: str, pairs: list, scheme: Any, store: Optional[Path], train
     split = any("split" in p.segments for p in pairs)
     unlabelled = [p for p in pairs if p.label is None and (not split or p.segments.get("split") == train_split)]
     return ([p for p in pairs if p.label is not None],
-            teacher_targets(read_teacher(teacher, scheme, store), unlabelled, scheme, teacher))
+            teacher_targets(read_teacher(teacher, scheme, unlabelled, store), unlabelled, scheme, teacher))
 
 
 train = with_setting_flags(_train)

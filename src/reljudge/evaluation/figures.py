@@ -169,7 +169,7 @@ def _gain_figures(scores: dict) -> dict:
     """gain_r, Pearson's r of the judge's expected grade with the human label's grade, and worth = 1 / (1 - r^2).
 
     worth is the human labels one sampled human label plus the judge counts for under PPI++ (see `metrics.worth`).
-    Both are NaN, None once JSON-ready, where r is undefined (one expected gain for every pair, or one human label);
+    Both are NaN, None once JSON-ready, where r is undefined (one expected grade for every pair, or one human label);
     worth is infinite, None too, where |r| = 1.
     """
     r = gain_correlation(scores["expected_grade"], scores["human_grade"])

@@ -44,7 +44,7 @@ class EvaluationReport:
 
     @property
     def gain_r(self) -> float | None:
-        """Pearson's r of the judge's expected gain with the human label's gain; None when either is constant."""
+        """Pearson's r of the judge's expected grade with the human label's grade; None when either is constant."""
         return self.figures["gain_r"]
 
     @property

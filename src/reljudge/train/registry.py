@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from reljudge.errors import ReljudgeError
 from reljudge.labels import LabelScheme
 from reljudge.records import Pair
 from reljudge.train.configs import TrainConfig, make_config
+
+if TYPE_CHECKING:
+    import numpy as np
 
 TRAINABLE = ("lexical", "majority", "cross-encoder", "causal")
 

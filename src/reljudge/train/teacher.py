@@ -24,12 +24,14 @@ logger = logging.getLogger(__name__)
 RUN_PREFIX = "run:"
 
 
-def read_teacher(source: str, scheme: LabelScheme, store_path: Path | None = None) -> pd.DataFrame:
+def read_teacher(source: str, scheme: LabelScheme, pairs: Sequence[Pair],
+                 store_path: Path | None = None) -> pd.DataFrame:
     """The teacher's judgments as a table of pair_id and/or pair_hash, label and p_<label> columns.
 
     Args:
         source: a judgments file (parquet, csv, jsonl), or run:ID for the judgments of a stored run's judge.
         scheme: the scheme the judgments must be in (the student's).
+        pairs: the pairs wanted: a stored run's judge is read for these only.
         store_path: the store of run:ID (None: the default store).
 
     Raises:
@@ -43,7 +45,7 @@ def read_teacher(source: str, scheme: LabelScheme, store_path: Path | None = Non
     from reljudge.store import Store
 
     with Store(store_path) as store:
-        rows = store.run_judgments(source[len(RUN_PREFIX):])
+        rows = store.run_judgments(source[len(RUN_PREFIX):], [p.pair_hash for p in pairs])
     wrong = rows[rows["scheme"] != scheme.name]
     if len(wrong):
         raise ReljudgeError(f"teacher {source}: its judgments are in scheme {wrong['scheme'].iloc[0]!r}, "
