@@ -29,19 +29,20 @@ _MEASURE = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
 # label by a uniform u in [0, 1): E below 0.55 (falling by 0.002 a day), S to 0.75, C to 0.80, I above
 _PAIRS = """
 INSERT INTO pairs (pair_hash, query_id, query, product_id, title, description, bullets, brand, color, category,
-                   locale, first_seen, segments)
-SELECT substr(md5(i::VARCHAR), 1, 24), 'q' || (i // 40), 'query ' || (i // 40), 'P' || i, 'product ' || i, '', '',
+                   locale, first_seen, segments, pkey)
+SELECT h, 'q' || (i // 40), 'query ' || (i // 40), 'P' || i, 'product ' || i, '', '',
        'brand ' || (i % 97), '', '', 'us', TIMESTAMP '2026-01-01',
-       MAP {'query_source': ['organic', 'ads', 'suggest'][1 + (i // 40) % 3]}
-FROM range(?) t(i)
+       MAP {'query_source': ['organic', 'ads', 'suggest'][1 + (i // 40) % 3]}, md5_number_upper(h)
+FROM (SELECT i, substr(md5(i::VARCHAR), 1, 24) AS h FROM range(?) t(i))
 """
 _JUDGMENTS = """
-INSERT INTO judgments (pair_hash, judge, context, scheme, label, proba, reason, raw, run_id, created)
-SELECT substr(md5(i::VARCHAR), 1, 24), 'cross-encoder@bench0000000', '', 'esci',
+INSERT INTO judgments (pair_hash, judge, context, scheme, label, proba, reason, raw, run_id, created, pkey)
+SELECT h, 'cross-encoder@bench0000000', '', 'esci',
        CASE WHEN u < 0.55 - 0.002 * d THEN 'E' WHEN u < 0.75 THEN 'S' WHEN u < 0.80 THEN 'C' ELSE 'I' END,
        [u, 1 - u, 0.0, 0.0], '', '', 'run' || d,
-       TIMESTAMP '2026-01-01' + to_days(CAST(d AS INTEGER)) + to_seconds(CAST(i % 86400 AS BIGINT))
-FROM (SELECT i, (i // 40) % ? AS d, hash(i) / 18446744073709551616.0 AS u FROM range(?) t(i))
+       TIMESTAMP '2026-01-01' + to_days(CAST(d AS INTEGER)) + to_seconds(CAST(i % 86400 AS BIGINT)), md5_number_upper(h)
+FROM (SELECT i, substr(md5(i::VARCHAR), 1, 24) AS h, {day} AS d, hash(i) / 18446744073709551616.0 AS u
+      FROM range(?) t(i))
 """
 _RUNS = """
 INSERT INTO runs (run_id, judge, input, started, finished, n_pairs, n_cached, status)
@@ -57,19 +58,31 @@ FROM judgments j, (VALUES ('ann'), ('bob')) a(name) WHERE hash(j.pair_hash) % 50
 """
 
 
-def make_store(path: Path, judgments: int, days: int) -> float:
-    """Write the store with SQL; returns the seconds it took."""
+def make_store(path: Path, judgments: int, days: int, chronological: bool = False) -> float:
+    """Write the store with SQL; returns the seconds it took. Each day's judgments are spread over the table, or
+    with `chronological` written one day after the other, as daily runs write them."""
     from reljudge.store import Store
 
     started = time.perf_counter()
     with Store(path) as store:
         store.con.execute("SET memory_limit = '2GB'")
         store.con.execute(_PAIRS, [judgments])
-        store.con.execute(_JUDGMENTS, [days, judgments])
+        day = f"i // {-(-judgments // days)}" if chronological else "(i // 40) % ?"
+        store.con.execute(_JUDGMENTS.format(day=day), [judgments] if chronological else [days, judgments])
         store.con.execute(_RUNS, [days])
         store.con.execute(_PEOPLE)
         store.con.execute("CHECKPOINT")
     return time.perf_counter() - started
+
+
+def ensure_store(path: Path, judgments: int, days: int, chronological: bool = False) -> Path:
+    """The store at `path`, made first (saying so) unless an earlier run left it there."""
+    WORK.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        print(f"making {path} ({judgments:,} judgments over {days} days) ...", flush=True)
+        print(f"  made in {make_store(path, judgments, days, chronological):.0f} s, "
+              f"{path.stat().st_size / 2**20:,.0f} MiB", flush=True)
+    return path
 
 
 def measure(command: list[str]) -> tuple[float, float, int]:
@@ -84,12 +97,7 @@ def main() -> None:
     parser.add_argument("--judgments", type=int, default=10_000_000)
     parser.add_argument("--days", type=int, default=30)
     args = parser.parse_args()
-    WORK.mkdir(parents=True, exist_ok=True)
-    store = WORK / f"report-{args.judgments}.duckdb"
-    if not store.exists():
-        print(f"making {store} ({args.judgments:,} judgments over {args.days} days) ...", flush=True)
-        print(f"  made in {make_store(store, args.judgments, args.days):.1f} s, "
-              f"{store.stat().st_size / 2**20:.0f} MiB", flush=True)
+    store = ensure_store(WORK / f"report-{args.judgments}.duckdb", args.judgments, args.days)
     reljudge = [sys.executable, "-m", "reljudge.cli.main", "report", "--store", str(store)]
     runs = {
         "--json (figures and alarms, no page)": [*reljudge, "--json"],

@@ -167,6 +167,7 @@ def main() -> int:
         return 0
     from reljudge.io import read_pairs
     from reljudge.judges.encoder.judge import SHIPPED, EncoderJudge
+    from reljudge.judges.features.category import CategoryFeatures
     from reljudge.judges.features.lexical import pair_features
     from reljudge.judges.model_dir import shipped_directory
     from reljudge.labels import get_scheme
@@ -183,7 +184,8 @@ def main() -> int:
     esci_grades = np.asarray(esci.grades, dtype=float)[y]
 
     shipped_judge = EncoderJudge(shipped_directory(SHIPPED))
-    semantic, categories = shipped_judge.semantic, shipped_judge.categories
+    semantic = shipped_judge.semantic
+    categories = shipped_judge.categories or CategoryFeatures()  # the shipped judge reads none
     blocks = {"lexical": (pair_features(pairs), pair_features(held)),
               "semantic": (semantic(pairs), semantic(held)),
               "category": (categories(pairs), categories(held))}

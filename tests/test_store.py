@@ -196,3 +196,95 @@ def test_store_runs_lists_runs_with_their_identities(tmp_path):
     assert (printed[0]["pairs"], printed[0]["cached"], printed[0]["input"]) == (1234, 34, "new.csv")
     assert [entry["run_id"] for entry in json.loads(store_runs("--store", str(path), "--json", "--limit", "1"))
             ] == [run]
+
+
+def test_an_upgraded_store_finds_its_old_judgments_by_their_pkey(tmp_path):
+    path = tmp_path / "old.duckdb"
+    ps = pairs()
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE schema_version (version INTEGER, applied TIMESTAMP)")
+    con.execute(MIGRATIONS[0])
+    con.execute("INSERT INTO schema_version VALUES (1, now())")
+    con.execute("INSERT INTO judgments (pair_hash, judge, context, label) VALUES (?, 'j@1', '', 'E')",
+                [ps[0].pair_hash])
+    con.close()
+    with Store(path) as store:
+        assert store.cached("j@1", [(ps[0].pair_hash, ""), (ps[1].pair_hash, "")]).keys() == {(ps[0].pair_hash, "")}
+        store.add_pairs(ps)
+        store.add_pairs(ps)
+        assert store.info().pairs == 3
+
+
+def test_a_save_after_a_lookup_replaces_what_another_process_wrote_meanwhile(tmp_path):
+    from reljudge.store import now
+
+    ps = pairs()
+    path = tmp_path / "s.duckdb"
+    with Store(path, shared=True) as store:
+        asked = now()  # this process found nothing to replace ...
+        with Store(path) as other:  # ... then another judged the same pair
+            other.save_judgments(other.start_run("j@1", "b.csv"), "esci", [Judgment(ps[0].pair_hash, "j@1", "S", None)],
+                                 [""])
+        store.save_judgments(store.start_run("j@1", "a.csv"), "esci", [Judgment(ps[0].pair_hash, "j@1", "E", None)], [""],
+                             replacing_since=asked)
+        assert store.info().judgments == 1
+        assert store.cached("j@1", [(ps[0].pair_hash, "")])[(ps[0].pair_hash, "")].label == "E"
+
+
+HOLD = """
+import sys, time
+from reljudge.store import Store
+with Store(sys.argv[1]) as store:
+    print("held", flush=True)
+    time.sleep(float(sys.argv[2]))
+"""
+
+
+def holder(path, seconds):
+    """Another process that holds the store for `seconds`, once it says so."""
+    import subprocess
+    import sys
+
+    process = subprocess.Popen([sys.executable, "-c", HOLD, str(path), str(seconds)], stdout=subprocess.PIPE,
+                               text=True)
+    assert process.stdout.readline().strip() == "held"
+    return process
+
+
+def test_a_shared_store_holds_the_file_only_inside_a_turn(tmp_path):
+    path = tmp_path / "s.duckdb"
+    store = Store(path, shared=True)
+    with pytest.raises(RuntimeError, match="outside a turn"):
+        store.con
+    holder(path, 0).wait(timeout=60)  # another process opens it between two turns
+    with store.turn(), store.turn():
+        store.add_pairs(pairs())
+        assert store.con is not None  # nested turns are one
+    assert store.info().pairs == 3
+
+
+def test_a_process_waits_for_another_ones_turn(tmp_path):
+    import time
+
+    path = tmp_path / "s.duckdb"
+    Store(path).close()
+    process = holder(path, 1.5)
+    started = time.monotonic()
+    with Store(path, wait=60) as store:
+        waited = time.monotonic() - started
+        assert store.info().pairs == 0
+    process.wait(timeout=60)
+    assert waited > 0.5
+
+
+def test_a_store_held_longer_than_the_wait_is_named_with_what_to_do(tmp_path):
+    from reljudge.store import StoreBusy
+
+    path = tmp_path / "s.duckdb"
+    Store(path).close()
+    process = holder(path, 5)
+    try:
+        with pytest.raises(StoreBusy, match=r"cannot open the store .*s\.duckdb for 0 s: .*RELJUDGE_STORE_WAIT"):
+            Store(path, wait=0.2)
+    finally:
+        process.kill()

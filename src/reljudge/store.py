@@ -14,19 +14,30 @@ cached label is reused only when it was computed in the same company.
 The big tables (pairs, human labels, judgments) carry no primary key: DuckDB holds a key's index in memory, whole,
 so a store of millions of judgments would grow every run's memory with it. Keys are kept by the writes instead
 (insert what is absent, replace by delete-then-insert in one transaction), and the connection runs under a memory
-limit so its buffer cache stays flat too.
+limit so its buffer cache stays flat too. A chunk's lookups go through `pkey`, the first 64 bits of the pair hash
+as an integer: a scan of one 8-byte column finds the few rows to read, where comparing 24-character hashes over
+the whole table cost ten times as much (bench/store_scale.py).
+
+DuckDB lets one process at a time open a file. So that the service, its annotators and the daily jobs share one
+store, a store opened `shared` holds the file only for a turn (`Store.turn`): the writes of one chunk, one label,
+one queue; between turns other processes take theirs, each waiting up to `wait` seconds for the file
+($RELJUDGE_STORE_WAIT). A store opened plainly holds the file for as long as it is open: one short command.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import random
+import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pandas as pd
 
@@ -37,6 +48,12 @@ from reljudge.records import Judgment, Pair
 STORE_ENV = "RELJUDGE_STORE"
 MEMORY_ENV = "RELJUDGE_STORE_MEMORY"
 DEFAULT_MEMORY_LIMIT = "256MB"
+WAIT_ENV = "RELJUDGE_STORE_WAIT"
+#: How far apart two processes' clocks may read `created` (they share one machine's file).
+CLOCK_MARGIN = timedelta(minutes=1)
+#: Seconds a command waits for the store while another process takes its turn (a report of a year reads for ~1 min).
+DEFAULT_WAIT = 300.0
+T = TypeVar("T")
 
 MIGRATIONS: list[str] = [
     # 1: the first schema
@@ -107,6 +124,14 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE human_labels ADD COLUMN sampled BOOLEAN DEFAULT false;
     """,
+    # 7: pkey, the pair hash's first 64 bits (md5_number_upper of the hash), so that a chunk's lookups scan one
+    # integer column instead of comparing strings over the whole table
+    """
+    ALTER TABLE pairs ADD COLUMN pkey UBIGINT;
+    UPDATE pairs SET pkey = md5_number_upper(pair_hash);
+    ALTER TABLE judgments ADD COLUMN pkey UBIGINT;
+    UPDATE judgments SET pkey = md5_number_upper(pair_hash);
+    """,
 ]
 
 
@@ -151,29 +176,59 @@ class RunRecord:
     identity: JudgeIdentity | None
 
 
-def _now() -> datetime:
+def now() -> datetime:
+    """The store's clock (UTC, naive): what `created` records, and what `save_judgments(replacing_since=)` takes."""
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
+class StoreBusy(ReljudgeError):
+    """Another process held the store longer than this one would wait."""
+
+
+def memory_limit() -> str:
+    """The memory limit of the store's connection: $RELJUDGE_STORE_MEMORY, else 256MB."""
+    return os.environ.get(MEMORY_ENV, DEFAULT_MEMORY_LIMIT)
+
+
+def _wait_seconds() -> float:
+    raw = os.environ.get(WAIT_ENV)
+    if raw is None:
+        return DEFAULT_WAIT
+    try:
+        return float(raw)
+    except ValueError:
+        raise ReljudgeError(f"{WAIT_ENV}={raw!r} is not a number of seconds") from None
+
+
+def in_turn(method: Callable[..., T]) -> Callable[..., T]:
+    """Run `method(store, ...)` inside one turn of the store (see `Store.turn`)."""
+
+    @functools.wraps(method)
+    def taking_turn(store: "Store", *args: Any, **kwargs: Any) -> T:
+        with store.turn():
+            return method(store, *args, **kwargs)
+
+    return taking_turn
+
+
 class Store:
-    """An open store file. Use as a context manager so the file is closed (and unlocked) on exit."""
+    """A store file. Use as a context manager so the file is closed (and unlocked) on exit.
 
-    def __init__(self, path: str | Path | None = None):
-        import duckdb
+    shared: hold the file only inside turns (`turn`, and every method here), for a process that runs long beside
+        others (the service, a judge over millions of pairs); else from opening to closing.
+    wait: seconds to wait for another process's turn before failing; None: $RELJUDGE_STORE_WAIT, else 300.
+    """
 
+    def __init__(self, path: str | Path | None = None, *, shared: bool = False, wait: float | None = None):
         self.path = Path(path) if path else default_store_path()
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self.con = duckdb.connect(str(self.path))
-        except duckdb.Error as exc:
-            raise ReljudgeError(f"cannot open the store {self.path}: {exc} (choose another with --store)") from exc
-        memory_limit = os.environ.get(MEMORY_ENV, DEFAULT_MEMORY_LIMIT)
-        try:
-            self.con.execute(f"SET memory_limit = '{memory_limit}'")
-        except duckdb.Error as exc:
-            self.con.close()
-            raise ReljudgeError(f"{MEMORY_ENV}={memory_limit!r} is not a DuckDB memory limit: {exc}") from exc
-        self._migrate()
+        self.shared = shared
+        self.wait = _wait_seconds() if wait is None else wait
+        self.memory_limit = memory_limit()
+        self._con: Any = None
+        self._depth = 0
+        with self.turn():
+            self._migrate()
 
     def __enter__(self) -> "Store":
         return self
@@ -182,7 +237,55 @@ class Store:
         self.close()
 
     def close(self) -> None:
-        self.con.close()
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+    @property
+    def con(self) -> Any:
+        """The DuckDB connection; in a shared store, only inside a turn."""
+        if self._con is None:
+            raise RuntimeError(f"the store {self.path} is shared and used outside a turn (Store.turn)"
+                               if self.shared else f"the store {self.path} is closed")
+        return self._con
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        """Hold the file for the statements inside (nested turns are one): opened here if closed, and closed again
+        at the end of the outer turn if the store is shared, so other processes take theirs."""
+        if self._con is None:
+            self._con = self._connect()
+        self._depth += 1
+        try:
+            yield
+        finally:
+            self._depth -= 1
+            if self.shared and self._depth == 0:
+                self.close()
+
+    def _connect(self) -> Any:
+        """Open the file, waiting while another process holds it (DuckDB locks the file for one process)."""
+        import duckdb
+
+        deadline = time.monotonic() + self.wait
+        while True:
+            try:
+                con = duckdb.connect(str(self.path))
+                break
+            except duckdb.IOException as exc:
+                if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
+                    held = f" for {self.wait:.0f} s" if "lock" in str(exc).lower() else ""
+                    raise StoreBusy(f"cannot open the store {self.path}{held}: {exc} (a process that holds it "
+                                    f"for long: wait longer with ${WAIT_ENV}, or choose another --store)") from exc
+                time.sleep(random.uniform(0.01, 0.05))
+            except duckdb.Error as exc:
+                raise ReljudgeError(f"cannot open the store {self.path}: {exc} (choose another with --store)") from exc
+        try:
+            con.execute(f"SET memory_limit = '{self.memory_limit}'")
+        except duckdb.Error as exc:
+            con.close()
+            raise ReljudgeError(f"{MEMORY_ENV}={self.memory_limit!r} is not a DuckDB memory limit: {exc}") from exc
+        return con
 
     @property
     def schema_version(self) -> int:
@@ -198,7 +301,7 @@ class Store:
             if version > self.schema_version:
                 with self._transaction():
                     self.con.execute(sql)
-                    self.con.execute("INSERT INTO schema_version VALUES (?, ?)", [version, _now()])
+                    self.con.execute("INSERT INTO schema_version VALUES (?, ?)", [version, now()])
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
@@ -210,6 +313,20 @@ class Store:
             raise
         self.con.execute("COMMIT")
 
+    def _rows_of(self, table: str, hashes: str, columns: str, since: datetime | None = None) -> list[tuple]:
+        """(rowid, *columns) of the rows of `table` whose pkey is that of a pair hash in the registered frame
+        `hashes`: a scan of the pkey column finds their rowids, and only those rows are read (one query that read
+        the columns with the join read them for every row). Callers match the pair hashes themselves. With
+        `since` (judgments only), only rows created since then: the scan skips the older row groups."""
+        recent = "" if since is None else " AND created >= ?"
+        rowids = [r for (r,) in self.con.execute(
+            f"SELECT rowid FROM {table} WHERE pkey IN (SELECT md5_number_upper(pair_hash::VARCHAR) FROM {hashes})"
+            + recent, [] if since is None else [since]).fetchall()]
+        if not rowids:
+            return []
+        return self.con.execute(f"SELECT rowid, {columns} FROM {table} WHERE rowid = ANY(?)", [rowids]).fetchall()
+
+    @in_turn
     def add_pairs(self, pairs: Sequence[Pair]) -> None:
         """Record pairs (idempotent: a pair already stored keeps its first record)."""
         frame = pd.DataFrame(
@@ -221,16 +338,25 @@ class Store:
                 "segments": [json.dumps(p.segments) for p in pairs],
             }
         ).drop_duplicates("pair_hash")
+        if frame.empty:
+            return
         self.con.register("incoming_pairs", frame)
-        self.con.execute(
-            "INSERT INTO pairs SELECT pair_hash, query_id, query, product_id, title, description, bullets,"
-            " brand, color, category, locale, ?, CAST(CAST(segments AS JSON) AS MAP(VARCHAR, VARCHAR))"
-            " FROM incoming_pairs i"
-            " WHERE NOT EXISTS (SELECT 1 FROM pairs p WHERE p.pair_hash = i.pair_hash)",
-            [_now()],
-        )
-        self.con.unregister("incoming_pairs")
+        try:
+            with self._transaction():
+                known = {h for _, h in self._rows_of("pairs", "incoming_pairs", "pair_hash")}
+                if known:
+                    self.con.unregister("incoming_pairs")
+                    self.con.register("incoming_pairs", frame[~frame["pair_hash"].isin(known)])
+                self.con.execute(
+                    "INSERT INTO pairs SELECT pair_hash, query_id, query, product_id, title, description, bullets,"
+                    " brand, color, category, locale, ?, CAST(CAST(segments AS JSON) AS MAP(VARCHAR, VARCHAR)),"
+                    " md5_number_upper(pair_hash) FROM incoming_pairs",
+                    [now()],
+                )
+        finally:
+            self.con.unregister("incoming_pairs")
 
+    @in_turn
     def add_human_labels(self, rows: Iterable[tuple[str, str, str]], *, source: str, scheme: str,
                          sampled: bool = False) -> int:
         """Record (pair_hash, annotator, label) rows from one source file; re-adding a source replaces its labels.
@@ -252,11 +378,12 @@ class Store:
             )
             self.con.execute(
                 "INSERT INTO human_labels SELECT pair_hash, ?, annotator, ?, label, ?, ? FROM incoming_labels",
-                [source, scheme, _now(), sampled],
+                [source, scheme, now(), sampled],
             )
         self.con.unregister("incoming_labels")
         return len(frame)
 
+    @in_turn
     def start_run(self, judge: JudgeIdentity | str, input_name: str) -> str:
         """Record a run starting and return its id.
 
@@ -275,37 +402,45 @@ class Store:
         self.con.execute(
             "INSERT INTO runs (run_id, judge, input, started, n_pairs, n_cached, status, identity)"
             " VALUES (?, ?, ?, ?, 0, 0, 'running', ?)",
-            [run_id, spec, input_name, _now(), recorded],
+            [run_id, spec, input_name, now(), recorded],
         )
         return run_id
 
+    @in_turn
     def finish_run(self, run_id: str, *, n_pairs: int, n_cached: int, status: str = "done") -> None:
         self.con.execute(
             "UPDATE runs SET finished = ?, n_pairs = ?, n_cached = ?, status = ? WHERE run_id = ?",
-            [_now(), n_pairs, n_cached, status, run_id],
+            [now(), n_pairs, n_cached, status, run_id],
         )
 
+    @in_turn
     def cached(self, judge: str, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Judgment]:
         """Stored judgments of `judge` for (pair_hash, context) keys; keys never judged are absent."""
         if not keys:
             return {}
         wanted = pd.DataFrame(keys, columns=["pair_hash", "context"]).drop_duplicates()
         self.con.register("wanted", wanted)
-        rows = self.con.execute(
-            "SELECT j.pair_hash, j.context, j.label, j.proba, j.reason, j.raw FROM judgments j"
-            " JOIN wanted w ON j.pair_hash = w.pair_hash AND j.context = w.context WHERE j.judge = ?",
-            [judge],
-        ).fetchall()
-        self.con.unregister("wanted")
+        try:
+            rows = self._rows_of("judgments", "wanted", "pair_hash, judge, context, label, proba, reason, raw")
+        finally:
+            self.con.unregister("wanted")
+        asked = set(keys)
         return {
             (h, ctx): Judgment(h, judge, label, tuple(proba) if proba is not None else None, reason or "", raw or "")
-            for h, ctx, label, proba, reason, raw in rows
+            for _, h, by, ctx, label, proba, reason, raw in rows if by == judge and (h, ctx) in asked
         }
 
+    @in_turn
     def save_judgments(
-        self, run_id: str, scheme: str, judgments: Sequence[Judgment], contexts: Sequence[str]
+        self, run_id: str, scheme: str, judgments: Sequence[Judgment], contexts: Sequence[str], *,
+        replacing_since: datetime | None = None,
     ) -> None:
-        """Write judgments in one transaction: a crash loses at most the batch in hand, never what was saved."""
+        """Write judgments in one transaction, replacing the same keys' earlier judgments (so two processes that
+        judged the same pairs leave one judgment each): a crash loses at most the batch in hand.
+
+        replacing_since: the caller looked these keys up at that time (`now`) and found none of them: only
+            judgments written since, by other processes, can be there to replace, and only recent rows are read.
+        """
         if not judgments:
             return
         frame = pd.DataFrame(
@@ -320,18 +455,24 @@ class Store:
             }
         ).drop_duplicates(["pair_hash", "judge", "context"], keep="last")
         self.con.register("incoming_judgments", frame)
-        with self._transaction():
-            self.con.execute(
-                "DELETE FROM judgments j USING incoming_judgments i"
-                " WHERE j.pair_hash = i.pair_hash AND j.judge = i.judge AND j.context = i.context"
-            )
-            self.con.execute(
-                "INSERT INTO judgments SELECT pair_hash, judge, context, ?, label, proba, reason, raw, ?, ?"
-                " FROM incoming_judgments",
-                [scheme, run_id, _now()],
-            )
-        self.con.unregister("incoming_judgments")
+        try:
+            with self._transaction():
+                incoming = set(frame[["pair_hash", "judge", "context"]].itertuples(index=False, name=None))
+                since = None if replacing_since is None else replacing_since - CLOCK_MARGIN
+                replaced = [rowid for rowid, *key in self._rows_of("judgments", "incoming_judgments",
+                                                                   "pair_hash, judge, context", since)
+                            if tuple(key) in incoming]
+                if replaced:
+                    self.con.execute("DELETE FROM judgments WHERE rowid = ANY(?)", [replaced])
+                self.con.execute(
+                    "INSERT INTO judgments SELECT pair_hash, judge, context, ?, label, proba, reason, raw, ?, ?,"
+                    " md5_number_upper(pair_hash) FROM incoming_judgments",
+                    [scheme, run_id, now()],
+                )
+        finally:
+            self.con.unregister("incoming_judgments")
 
+    @in_turn
     def info(self) -> StoreInfo:
         def count(table: str) -> int:
             return int(self._scalar(f"SELECT count(*) FROM {table}"))
@@ -341,6 +482,7 @@ class Store:
         return StoreInfo(str(self.path), self.schema_version, count("pairs"), count("human_labels"), count("runs"),
                          count("judgments"), {k: int(v) for k, v in judges.items()})
 
+    @in_turn
     def runs(self, limit: int | None = None) -> list[RunRecord]:
         """The runs, newest first (at most `limit` of them)."""
         rows = self.con.execute(
@@ -350,6 +492,7 @@ class Store:
         ).fetchall()
         return [_run_record(row) for row in rows]
 
+    @in_turn
     def run_identity(self, run_id: str) -> JudgeIdentity:
         """The identity of the judge a run used: `load_judge(identity)` builds that judge again.
 
@@ -366,6 +509,7 @@ class Store:
         return run.identity
 
 
+    @in_turn
     def run_judgments(self, run_id: str, pair_hashes: Sequence[str]) -> pd.DataFrame:
         """The stored judgments of `pair_hashes` by the judge that run `run_id` used (pair_hash, label, proba,
         scheme): the run's own and those it found cached; only those pairs are read, however large the store.
@@ -376,11 +520,15 @@ class Store:
         found = self.con.execute("SELECT judge FROM runs WHERE run_id = ?", [run_id]).fetchall()
         if not found:
             raise ReljudgeError(f"the store {self.path} holds no run {run_id!r} (see: reljudge store runs)")
-        self.con.register("wanted", pd.DataFrame({"pair_hash": list(dict.fromkeys(pair_hashes))}, dtype=object))
-        rows = self.con.execute("SELECT j.pair_hash, j.label, j.proba, j.scheme FROM judgments j"
-                                " JOIN wanted w ON j.pair_hash = w.pair_hash WHERE j.judge = ?", [found[0][0]]).df()
-        self.con.unregister("wanted")
-        return rows
+        wanted = pd.DataFrame({"pair_hash": list(dict.fromkeys(pair_hashes))}, dtype=object)
+        self.con.register("wanted", wanted)
+        try:
+            rows = self._rows_of("judgments", "wanted", "pair_hash, judge, label, proba, scheme")
+        finally:
+            self.con.unregister("wanted")
+        asked = set(wanted["pair_hash"])
+        return pd.DataFrame([(h, label, proba, scheme) for _, h, judge, label, proba, scheme in rows
+                             if judge == found[0][0] and h in asked], columns=["pair_hash", "label", "proba", "scheme"])
 
 
 _RUN_COLUMNS = "run_id, judge, input, started, finished, n_pairs, n_cached, status, identity"

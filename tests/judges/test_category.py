@@ -80,11 +80,17 @@ def test_a_new_process_reads_the_paths_from_disk_and_a_torn_file_is_encoded_agai
     assert np.load(files[0]).shape == (384,)
 
 
-def test_the_shipped_judge_keeps_its_path_vectors_in_the_user_cache(tmp_path, monkeypatch):
-    from reljudge.judges.registry import load_judge
+def test_path_vectors_are_kept_in_the_user_cache_as_a_judge_keeps_them(tmp_path, monkeypatch):
+    from reljudge.judges.features.category import user_cache_folder
 
     monkeypatch.setenv("RELJUDGE_CACHE", str(tmp_path))
-    judge = load_judge("cross-encoder")
-    assert judge.categories.disk is not None and judge.categories.disk.is_relative_to(tmp_path)
-    judge.predict_proba(GROUP)
-    assert len(list(judge.categories.disk.glob("*.npy"))) == 3
+    features = CategoryFeatures(1, disk=user_cache_folder())  # as a judge stacked on category features makes them
+    assert features.disk is not None and features.disk.is_relative_to(tmp_path)
+    features(GROUP)
+    assert len(list(features.disk.glob("*.npy"))) == 3
+
+
+def test_the_shipped_judge_reads_no_category_features():
+    from reljudge.judges.registry import load_judge
+
+    assert load_judge("cross-encoder").categories is None  # no e5 model to load, no path to encode on a cold run

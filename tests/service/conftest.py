@@ -1,7 +1,8 @@
 """The service under uvicorn on 127.0.0.1 (a free port, in a thread of the test process), called over HTTP.
 
-Annotators and queues are made in the store before the server opens it, as a user does with the CLI (the server
-holds the store while it runs). Checks on what the store holds run on the server's own store thread.
+Annotators and queues are made in the store before the server opens it, as a user does with the CLI (a user may
+also make them while it runs: test_whole_day.py). Checks on what the store holds run on the server's own store
+thread, in its turn of the store.
 """
 
 from __future__ import annotations

@@ -96,8 +96,11 @@ def test_serve_runs_until_interrupted_and_records_its_run(tmp_path):
                 time.sleep(0.1)
         reply = httpx.post(f"{url}/v1/judge", json={"pairs": [{"query": "mug", "product": {"title": "a mug"}}]})
         assert reply.status_code == 200 and reply.json()["results"][0]["label"] in "ESCI"
-        busy = run("annotators", "add", "carl", "--store", str(store))
-        assert busy.exit_code == 2 and "cannot open the store" in busy.stderr  # the server holds it
+        beside = run("annotators", "add", "carl", "--store", str(store))  # the server holds the store only per request
+        assert beside.exit_code == 0, beside.output
+        token = beside.stdout.strip().split()[-1]
+        queues = httpx.get(f"{url}/v1/queues", headers={"Authorization": f"Bearer {token}"})
+        assert queues.status_code == 200, queues.text  # the running server knows the annotator added beside it
     finally:
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=30)

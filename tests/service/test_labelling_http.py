@@ -123,3 +123,23 @@ def test_fifty_annotators_at_once_label_a_thousand_pairs_each_exactly_once(tmp_p
     assert served.count("annotator_labels") == len(pairs)
     assert 'reljudge_annotator_answers_total{kind="label"} 1000.0' in httpx.get(f"{served.url}/metrics").text
     print(f"\n50 annotators labelled {len(pairs)} pairs in {seconds:.1f} s ({2 * len(pairs) / seconds:.0f} requests/s)")
+
+
+def test_an_annotator_revoked_by_another_process_is_refused_while_the_service_runs(tmp_path, start_server,
+                                                                                    make_queue, example_pairs,
+                                                                                    monkeypatch):
+    import subprocess
+    import sys
+
+    from reljudge.service import auth
+
+    monkeypatch.setattr(auth, "TOKEN_RECHECK", 0.0)
+    store = tmp_path / "store.duckdb"
+    tokens = make_queue(store, example_pairs(), name="q", annotators=["ann"])
+    served = start_server(store)
+    headers = {"Authorization": f"Bearer {tokens['ann']}"}
+    assert httpx.get(f"{served.url}/v1/queues", headers=headers).status_code == 200
+    revoked = subprocess.run([sys.executable, "-m", "reljudge.cli.main", "annotators", "revoke", "ann", "--store",
+                              str(store)], capture_output=True, text=True, timeout=120)
+    assert revoked.returncode == 0, revoked.stderr
+    assert httpx.get(f"{served.url}/v1/queues", headers=headers).status_code == 401

@@ -146,7 +146,7 @@ def _into_directory(pairs: Path, output: Path, the_judge, the_scheme: LabelSchem
     if sort_by_query:
         log.info("sorting %s by query into %s first (out of core; skipped if a run left it there)", pairs, output)
     with contextlib.ExitStack() as stack:
-        the_store = None if no_store else stack.enter_context(Store(store))
+        the_store = None if no_store else stack.enter_context(Store(store, shared=True))
         make_engine = None
         if engine == "ray":
             from reljudge.infer.distributed import ray_engine

@@ -35,6 +35,8 @@ def report(
                                                                           "self-contained HTML file.")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the alarms and figures as JSON.")] = False,
     png: Annotated[Optional[Path], typer.Option(help="Write each chart as a PNG file into this directory.")] = None,
+    lake: Annotated[Optional[Path], typer.Option(help="Read the Parquet layout `reljudge store export DIR` writes "
+                                                      "instead of the store.")] = None,
 ) -> None:
     """Report on the store's judgments per day: volume, label mix, mean gain, agreement with people, drift.
 
@@ -56,8 +58,18 @@ def report(
                                 chi2_p=chi2_p, psi=psi, min_pairs=min_pairs, bootstrap=bootstrap)
     except ValueError as exc:
         raise ReljudgeError(f"report options: {exc}") from None
-    with Store(store) as the_store:
-        the_report = build_report(the_store.con, options, str(the_store.path))
+    if lake is not None:
+        from reljudge.lake import open_lake
+        from reljudge.store import memory_limit
+
+        con = open_lake(lake, memory_limit())
+        try:
+            the_report = build_report(con, options, str(lake))
+        finally:
+            con.close()
+    else:
+        with Store(store) as the_store:
+            the_report = build_report(the_store.con, options, str(the_store.path))
     _write(the_report, output, png)
     if json_out:
         typer.echo(json.dumps(the_report.to_dict(), indent=2, default=str))

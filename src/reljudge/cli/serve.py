@@ -29,8 +29,8 @@ def serve(
 
     POST /v1/judge and /v1/rerank (Cohere's shape), GET /v2/health/live and /v2/health/ready, /metrics
     (Prometheus), /docs (OpenAPI); the labelling and audit page at /queues, for annotators added with
-    `reljudge annotators add` on queues made with `reljudge queue add`. The server holds the store while it runs
-    (DuckDB lets one process write a file): add annotators and queues before starting it.
+    `reljudge annotators add` on queues made with `reljudge queue add`. The server holds the store only while it
+    works on a request, so those commands, `reljudge judge` and `reljudge report` run on the same store beside it.
     """
     import uvicorn
 
@@ -42,7 +42,7 @@ def serve(
 
     options = choice.load_options()
     judge_options(spec_name(choice.spec), options)  # refuse a bad option now, not after the server is up
-    with Store(store):  # a store another process holds fails here, with DuckDB's word on who holds it
+    with Store(store):  # a store that cannot be opened fails here, before the server is up
         pass
     failures: list[BaseException] = []
     server: uvicorn.Server | None = None

@@ -40,7 +40,8 @@ def record_inputs(
     if no_store:
         yield None
         return
-    with Store(store) as the_store:
+    # shared: the judging that follows may run long, and the service and other jobs take turns meanwhile
+    with Store(store, shared=True) as the_store:
         the_store.add_pairs(read.pairs)
         the_store.add_human_labels(
             ((p.pair_hash, "input", p.label) for p in read.pairs if p.label is not None),

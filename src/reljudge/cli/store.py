@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -32,6 +34,25 @@ def info(store: StorePath = None) -> None:
     for judge, n in facts.judges.items():
         table.add_row(f"  judged by {judge}", f"{n:,}")
     Console().print(table)
+
+
+@store_app.command("export")
+@reports_errors
+def export(
+    directory: Annotated[Path, typer.Argument(help="Where the Parquet files go (made if absent).")],
+    since: Annotated[Optional[datetime], typer.Option(formats=["%Y-%m-%d"], help="Rewrite only the days from this "
+                                                      "one on (default: every day).")] = None,
+    store: StorePath = None,
+) -> None:
+    """Write the store's judgments and pairs as Parquet partitioned by day, and its runs and people's labels, for
+    DuckDB, Spark or Trino to read where they lie, and `reljudge report --lake DIR`."""
+    from reljudge.lake import export_lake
+    from reljudge.store import Store
+
+    with Store(store) as the_store:
+        written = export_lake(the_store.con, directory, since.date() if since else None)
+    typer.echo(f"wrote {directory}: " + ", ".join(f"{table} {n:,}" for table, n in written.items())
+               + (f" (days from {since.date()} on)" if since else ""), err=True)
 
 
 @store_app.command("runs")

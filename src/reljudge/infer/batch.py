@@ -12,6 +12,7 @@ import time
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 import pandas as pd
 
@@ -21,6 +22,7 @@ from reljudge.judges.base import Judge, judgments
 from reljudge.labels import LabelScheme
 from reljudge.records import Judgment, Pair
 from reljudge.store import Store
+from reljudge.store import now as store_now
 
 
 @dataclass
@@ -49,6 +51,8 @@ class Lookup:
         todo: positions of the pairs to judge, one per distinct key; for a group judge, every pair of a query
             that has anything missing, so the judge sees whole candidate sets.
         n_cached: how many pairs (duplicates included) the store answered.
+        since: when the store was asked, if it held none of the keys to judge (so saving them replaces only what
+            other processes wrote since); None when judging them replaces stored judgments.
     """
 
     keys: list[tuple[str, str]]
@@ -56,6 +60,7 @@ class Lookup:
     found: dict[tuple[str, str], Judgment]
     todo: list[int]
     n_cached: int
+    since: datetime | None = None
 
     def judgments(self) -> list[Judgment]:
         """One judgment per pair, once every key has been found or judged."""
@@ -82,22 +87,24 @@ def lookup(judge: Judge, pairs: Sequence[Pair], store: Store | None, retry_unsco
     """
     ctx = contexts(judge, pairs)
     keys = [(p.pair_hash, c) for p, c in zip(pairs, ctx)]
-    cached = store.cached(judge.spec, keys) if store else {}
-    if retry_unscored:
-        cached = {key: j for key, j in cached.items() if j.label is not None}
+    asked = store_now()
+    stored = store.cached(judge.spec, keys) if store else {}
+    cached = {key: j for key, j in stored.items() if j.label is not None} if retry_unscored else stored
     missing = [i for i, key in enumerate(keys) if key not in cached]
     if judge.uses_query_group:
         stale = {pairs[i].query_id for i in missing}
         missing = [i for i in range(len(pairs)) if pairs[i].query_id in stale]
     n_cached = sum(1 for key in keys if key in cached)
-    return Lookup(keys, ctx, dict(cached), _first_per_key(keys, missing), n_cached)
+    todo = _first_per_key(keys, missing)
+    replaces = any(keys[i] in stored for i in todo)
+    return Lookup(keys, ctx, dict(cached), todo, n_cached, since=None if replaces else asked)
 
 
 def save(found: Lookup, positions: Sequence[int], new: Sequence[Judgment], *, store: Store | None,
          run_id: str | None, scheme: str) -> None:
     """Record the judgments of the pairs at `positions`: in the lookup, and in the store (one transaction)."""
     if store:
-        store.save_judgments(run_id, scheme, new, [found.contexts[i] for i in positions])
+        store.save_judgments(run_id, scheme, new, [found.contexts[i] for i in positions], replacing_since=found.since)
     for i, j in zip(positions, new):
         found.found[found.keys[i]] = j
 

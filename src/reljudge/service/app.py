@@ -3,7 +3,8 @@ labelling API (/v1/queues) and the labelling and audit page, with the OpenAPI pa
 
 Errors answer with a status that says whose fault they are and a message that names what to fix: 422 names the
 field, 413 the limit, 401 asks for a token, 403 for a fresh form, 404 names what is missing, 409 what conflicts,
-503 says the judge is not ready, and 502 that the judge itself failed (an API judge's server down).
+503 says the judge is not ready or the store is busy with another process's turn (retry), and 502 that the
+judge itself failed (an API judge's server down).
 """
 
 from __future__ import annotations
@@ -34,9 +35,10 @@ from reljudge.service.errors import (
 )
 from reljudge.service.metrics import Metrics
 from reljudge.service.state import Service, ServiceConfig
+from reljudge.store import StoreBusy
 
 STATUS = [(InvalidField, 422), (TooLarge, 413), (NotSignedIn, 401), (Forbidden, 403), (UnknownName, 404),
-          (Conflict, 409), (NotReady, 503), (ReljudgeError, 502)]
+          (Conflict, 409), (NotReady, 503), (StoreBusy, 503), (ReljudgeError, 502)]
 _API_PREFIXES = ("/v1/", "/v2/", "/metrics")
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 
 from fastapi import Request, Response
 
@@ -22,6 +23,8 @@ from reljudge.service.state import Service
 SESSION_COOKIE = "reljudge_session"
 CSRF_COOKIE = "reljudge_csrf"
 CSRF_FIELD = "csrf_token"
+#: Seconds a token found valid is taken as valid before the store is asked again.
+TOKEN_RECHECK = 10.0
 
 
 def bearer_token(request: Request) -> str | None:
@@ -30,8 +33,8 @@ def bearer_token(request: Request) -> str | None:
 
 
 async def annotator_of(service: Service, token: str | None) -> str:
-    """The annotator a token belongs to, looked up once per server process: while it runs, it holds the store, so
-    no other process can add or revoke annotators behind its back.
+    """The annotator a token belongs to, read from the store again once it was last read TOKEN_RECHECK ago: other
+    processes add and revoke annotators while the service runs, and a revoked token is refused within that time.
 
     Raises:
         NotSignedIn: no token, or an unknown or revoked one.
@@ -39,12 +42,14 @@ async def annotator_of(service: Service, token: str | None) -> str:
     if not token:
         raise NotSignedIn("sign in with your annotator token (reljudge annotators add NAME prints one)")
     digest = people_store.token_digest(token)
-    if digest not in service.signed_in:
+    known = service.signed_in.get(digest)
+    if known is None or time.monotonic() - known[1] > TOKEN_RECHECK:
         name = await service.run(people_store.annotator_for_token, service.store, token)
         if name is None:
+            service.signed_in.pop(digest, None)
             raise NotSignedIn("this token is unknown or revoked; ask for a new one (reljudge annotators add NAME)")
-        service.signed_in[digest] = name
-    return service.signed_in[digest]
+        known = service.signed_in[digest] = (name, time.monotonic())
+    return known[0]
 
 
 async def api_annotator(request: Request) -> str:

@@ -5,7 +5,8 @@ pairs, runs and judgments. Labels are append-only: an undo is a row that voids a
 every answer ever given. Which pair to show whom is decided in memory (queue_state.py) from what `load_queue`
 reads, and showing a pair writes nothing: each write is a commit, so one commit per answer is the cost of a click.
 
-Every function here expects its caller to serialise access to the store (the service runs them one at a time).
+Every function here expects its caller to serialise access to the store (the service runs them one at a time),
+and each is one turn of a shared store (see store.py), so what it reads and writes is one process's at a time.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from reljudge.labels import LabelScheme
 from reljudge.records import Product
 from reljudge.service.errors import Conflict, UnknownName
 from reljudge.service.queue_state import Answer, Item, QueueState
-from reljudge.store import Store
+from reljudge.store import Store, in_turn
 
 TOKEN_PREFIX = "rjt_"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
@@ -73,6 +74,7 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+@in_turn
 def add_annotator(store: Store, name: str) -> str:
     """Record an annotator and return their token, which the store keeps only hashed (it cannot be shown again).
 
@@ -87,6 +89,7 @@ def add_annotator(store: Store, name: str) -> str:
     return token
 
 
+@in_turn
 def annotator_for_token(store: Store, token: str) -> str | None:
     """The annotator a token belongs to, or None for an unknown or revoked token."""
     rows = _rows(store, "SELECT annotator_id FROM annotators WHERE token_sha256 = ? AND revoked IS NULL",
@@ -94,6 +97,7 @@ def annotator_for_token(store: Store, token: str) -> str | None:
     return rows[0][0] if rows else None
 
 
+@in_turn
 def revoke_annotator(store: Store, name: str) -> None:
     """Refuse the annotator's token from now on; their labels stay."""
     if not _rows(store, "SELECT 1 FROM annotators WHERE annotator_id = ?", [name]):
@@ -102,6 +106,7 @@ def revoke_annotator(store: Store, name: str) -> None:
                       [now_utc(), name])
 
 
+@in_turn
 def list_annotators(store: Store) -> list[dict]:
     """Every annotator with when they were added, whether revoked, and how many standing labels they have given."""
     rows = _rows(store, f"""
@@ -146,6 +151,7 @@ class QueueInfo:
     n_done: int
 
 
+@in_turn
 def ensure_new_queue(store: Store, name: str) -> None:
     """Refuse a queue name that is not allowed, or taken."""
     check_name(name, "queue")
@@ -153,6 +159,7 @@ def ensure_new_queue(store: Store, name: str) -> None:
         raise Conflict(f"queue {name!r} exists already in {store.path}: choose another --name")
 
 
+@in_turn
 def create_queue(store: Store, name: str, *, scheme: LabelScheme, judge: JudgeIdentity, selection: str,
                  overlap: float, source: str, items: Sequence[QueueItem]) -> None:
     """Record a queue and its items in one transaction (items are served in the order given)."""
@@ -175,10 +182,12 @@ def create_queue(store: Store, name: str, *, scheme: LabelScheme, judge: JudgeId
         store.con.unregister("incoming_items")
 
 
+@in_turn
 def list_queues(store: Store) -> list[QueueInfo]:
     return [_queue_info(row) for row in _rows(store, _queue_sql("") + " ORDER BY q.created, q.name")]
 
 
+@in_turn
 def queue_info(store: Store, name: str) -> QueueInfo:
     """A queue's settings and progress.
 
@@ -210,11 +219,13 @@ def _queue_info(row: tuple) -> QueueInfo:
                      int(n_overlap), int(n_labels), int(n_done))
 
 
+@in_turn
 def queued_pairs(store: Store) -> set[str]:
     """The pair hashes of every queue's items: a pair waiting for a label is not queued twice."""
     return {h for (h,) in _rows(store, "SELECT DISTINCT pair_hash FROM queue_items")}
 
 
+@in_turn
 def human_labels(store: Store, pair_hashes: Sequence[str]) -> dict[str, list[str]]:
     """Every human label the store holds for these pairs: from label files (human_labels) and from annotators."""
     wanted = pd.DataFrame({"pair_hash": list(dict.fromkeys(pair_hashes))})
@@ -235,6 +246,7 @@ def human_labels(store: Store, pair_hashes: Sequence[str]) -> dict[str, list[str
 
 # --- showing pairs and taking labels: read once into a QueueState, then appended to -----------------------------
 
+@in_turn
 def load_queue(store: Store, name: str) -> QueueState:
     """A queue's items (with their pairs) and standing answers, read in two queries."""
     info = queue_info(store, name)
@@ -251,6 +263,7 @@ def load_queue(store: Store, name: str) -> QueueState:
     return QueueState(info.name, info.scheme, info.level, items, answers)
 
 
+@in_turn
 def insert_label(store: Store, queue: str, item: Item, annotator: str, *, label: str | None, note: str,
                  guideline: str, seconds: float | None, now: datetime) -> int:
     """Append one answer (label None: they could not judge it) and return its label id."""
@@ -261,6 +274,7 @@ def insert_label(store: Store, queue: str, item: Item, annotator: str, *, label:
         [queue, item.item_id, item.pair_hash, annotator, label, label is None, note, guideline, seconds, now])[0][0]
 
 
+@in_turn
 def insert_undo(store: Store, queue: str, undone: Answer, item: Item, *, now: datetime) -> None:
     """Append the row that voids `undone`."""
     store.con.execute(
@@ -269,6 +283,7 @@ def insert_undo(store: Store, queue: str, undone: Answer, item: Item, *, now: da
         [queue, item.item_id, item.pair_hash, undone.annotator, now, undone.label_id])
 
 
+@in_turn
 def current_labels(store: Store, queue: str) -> pd.DataFrame:
     """The standing labels of a queue, one row per (item, annotator), with the pair and the judge's label.
 
@@ -284,6 +299,7 @@ def current_labels(store: Store, queue: str) -> pd.DataFrame:
         ORDER BY c.label_id""", [queue]).df()
 
 
+@in_turn
 def label_log(store: Store, queue: str) -> pd.DataFrame:
     """Every row of a queue's label log, undo rows included, in the order written."""
     return store.con.execute("SELECT * FROM annotator_labels WHERE queue = ? ORDER BY label_id", [queue]).df()

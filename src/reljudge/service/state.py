@@ -5,6 +5,10 @@ all cores anyway; so every piece of work that touches either runs, in the order 
 owns them (`run`), and the event loop stays free to accept requests and answer health checks meanwhile. (Threads
 taking turns at a lock did the same work slower: 50 of them waking for each release.)
 
+Each piece of work is also one turn of the store (store.py): the service holds the file only while it works, so
+the daily jobs (`reljudge judge`, `queue add`, `annotators add`, `report` ...) open the same store between two
+requests, and a request waits up to STORE_WAIT for a job's turn to end (then 503: retry).
+
 The judge loads in a thread of its own when the service opens: /v2/health/live answers at once, /v2/health/ready
 once the judge is loaded (KServe's convention), so an orchestrator can tell "starting" from "stuck".
 """
@@ -35,6 +39,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 #: The most pairs of waiting requests judged in one batch (more wait for the next one).
 COALESCE_PAIRS = 512
+#: Seconds a request waits for another process's turn of the store (a year's report reads for about a minute).
+STORE_WAIT = 120.0
 
 
 @dataclass(frozen=True)
@@ -71,15 +77,15 @@ class Service:
         self.load_error: str | None = None
         self.run_id: str | None = None
         self.served = {"pairs": 0, "cached": 0}
-        #: token sha256 -> annotator, for the tokens seen valid (see auth.annotator_of)
-        self.signed_in: dict[str, str] = {}
+        #: token sha256 -> (annotator, when last found valid), for the tokens seen valid (see auth.annotator_of)
+        self.signed_in: dict[str, tuple[str, float]] = {}
         self._on_load_failure = on_load_failure
         self._loader: threading.Thread | None = None
         self.batcher: Batcher | None = None
 
     def open(self) -> None:
         """Open the store and start loading the judge."""
-        self.store = self.call(Store, self.config.store)
+        self.store = self.call(Store, self.config.store, shared=True, wait=STORE_WAIT)
         self.labelling = Labelling(self.store)
         self._loader = threading.Thread(target=self._load, name="reljudge-judge-loader", daemon=True)
         self._loader.start()
@@ -128,12 +134,20 @@ class Service:
                            "(reljudge serve --max-batch)")
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Call `fn` on the worker thread that owns the store and the judge, and wait for it without blocking."""
-        return await asyncio.get_running_loop().run_in_executor(self.worker, functools.partial(fn, *args, **kwargs))
+        """Call `fn` in one turn of the store on the worker thread that owns the store and the judge, and wait for
+        it without blocking."""
+        return await asyncio.get_running_loop().run_in_executor(
+            self.worker, functools.partial(self._in_turn, fn, *args, **kwargs))
 
     def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """`run` for a caller outside the event loop (the judge loader, shutdown, tests): blocks until done."""
-        return self.worker.submit(fn, *args, **kwargs).result()
+        return self.worker.submit(self._in_turn, fn, *args, **kwargs).result()
+
+    def _in_turn(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        if self.store is None:
+            return fn(*args, **kwargs)
+        with self.store.turn():
+            return fn(*args, **kwargs)
 
     async def judge_pairs(self, pairs: Sequence[Pair]) -> Judged:
         """A request's judgments, judged with whatever other requests are waiting (see batching.py)."""
