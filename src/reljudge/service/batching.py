@@ -9,7 +9,9 @@ next batch takes all of them (up to `max_pairs`), so a lone request never waits 
 A request still gets exactly the labels it would get alone, and that `reljudge judge` gives: its query groups are
 kept apart from other requests' (a judge that compares a query's candidates sees this request's candidates only),
 and the cache keys are the ones `reljudge.infer.batch` uses, through its `lookup` and `save` (the two halves of
-`judge_pairs`, which the streaming and Ray drivers share too).
+`judge_pairs`, which the streaming and Ray drivers share too). The service runs the store's halves (`look_up`,
+`record`) on its store thread and the judge's (`judge_pending`) on a thread of its own, so people's requests are
+answered while a batch is being judged.
 """
 
 from __future__ import annotations
@@ -18,10 +20,10 @@ import asyncio
 import dataclasses
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from reljudge.errors import ReljudgeError
-from reljudge.infer.batch import lookup, save
+from reljudge.infer.batch import Lookup, lookup, save
 from reljudge.judges.base import Judge, judgments
 from reljudge.records import Judgment, Pair
 from reljudge.store import Store
@@ -36,40 +38,72 @@ class Judged:
     n_judged: int
 
 
-def judge_requests(judge: Judge, store: Store, requests: Sequence[Sequence[Pair]], *, run_id: str | None,
-                   batch_size: int) -> tuple[list[Judged], float]:
-    """Judge several requests' pairs in one pass through the store; returns each request's result and the seconds
-    spent in the judge.
+@dataclass
+class Pending:
+    """A batch of requests between its lookup and its save: their pairs (query groups kept apart), what the store
+    held, and the judgments of what it did not, once judged."""
 
-    The pairs of requests that needed judging are recorded in the store after their judgments (a request the store
-    answered whole writes nothing). If the judge fails, what it judged before failing is saved, as `judge_pairs`
-    does, and the error is raised for every request of the batch.
-    """
+    requests: Sequence[Sequence[Pair]]
+    merged: list[Pair]
+    found: Lookup
+    held: set
+    new: list[Judgment] = field(default_factory=list)
+    seconds: float = 0.0
+    error: ReljudgeError | None = None
+
+
+def look_up(judge: Judge, store: Store, requests: Sequence[Sequence[Pair]]) -> Pending:
+    """The store's half before judging: which of the requests' pairs it holds (on the thread that owns it)."""
     merged = [dataclasses.replace(p, query_id=f"{r}\x1f{p.query_id}")
               for r, pairs in enumerate(requests) for p in pairs]
     found = lookup(judge, merged, store)
-    held = set(found.found)
+    return Pending(requests, merged, found, set(found.found))
+
+
+def judge_pending(judge: Judge, pending: Pending, batch_size: int) -> Pending:
+    """The judge's half, which touches no store: so it runs on a thread of its own while people's requests use the
+    store. A failure keeps what was judged before it, for `record` to save."""
+    todo = [pending.merged[i] for i in pending.found.todo]
     started = time.perf_counter()
-    todo = [merged[i] for i in found.todo]
     try:
-        new = judgments(judge, todo, batch_size=batch_size) if todo else []
+        pending.new = judgments(judge, todo, batch_size=batch_size) if todo else []
     except ReljudgeError as exc:
-        kept = [(i, j) for i, j in zip(found.todo, getattr(exc, "judgments", None) or []) if j is not None]
-        save(found, [i for i, _ in kept], [j for _, j in kept], store=store, run_id=run_id, scheme=judge.scheme.name)
-        raise
-    seconds = time.perf_counter() - started
-    save(found, found.todo, new, store=store, run_id=run_id, scheme=judge.scheme.name)
+        pending.error = exc
+        pending.new = list(getattr(exc, "judgments", None) or [])
+    pending.seconds = time.perf_counter() - started
+    return pending
+
+
+def record(store: Store, pending: Pending, *, run_id: str | None, scheme: str) -> list[Judged]:
+    """The store's half after judging: save the judgments, then the pairs of requests that needed judging (a
+    request the store answered whole writes nothing); each request's result, or the judge's error raised after
+    saving what it judged."""
+    found = pending.found
+    if pending.error is not None:
+        kept = [(i, j) for i, j in zip(found.todo, pending.new) if j is not None]
+        save(found, [i for i, _ in kept], [j for _, j in kept], store=store, run_id=run_id, scheme=scheme)
+        raise pending.error
+    save(found, found.todo, pending.new, store=store, run_id=run_id, scheme=scheme)
     results, judged, start = [], [], 0
-    for pairs in requests:
+    for pairs in pending.requests:
         keys = found.keys[start:start + len(pairs)]
-        n_cached = sum(key in held for key in keys)
+        n_cached = sum(key in pending.held for key in keys)
         if n_cached < len(pairs):
             judged.extend(pairs)
         results.append(Judged([found.found[key] for key in keys], n_cached, len(pairs) - n_cached))
         start += len(pairs)
     if judged:
         store.add_pairs(judged)
-    return results, seconds
+    return results
+
+
+def judge_requests(judge: Judge, store: Store, requests: Sequence[Sequence[Pair]], *, run_id: str | None,
+                   batch_size: int) -> tuple[list[Judged], float]:
+    """Judge several requests' pairs in one pass through the store, the three halves in a row; returns each
+    request's result and the seconds spent in the judge. If the judge fails, what it judged before failing is
+    saved, as `judge_pairs` does, and the error is raised for every request of the batch."""
+    pending = judge_pending(judge, look_up(judge, store, requests), batch_size)
+    return record(store, pending, run_id=run_id, scheme=judge.scheme.name), pending.seconds
 
 
 Work = Callable[[list[Sequence[Pair]]], Awaitable[list[Judged]]]

@@ -1,9 +1,10 @@
 """What every request of the service shares: the store, the judge once loaded, the queues' state and the metrics.
 
-The store is one DuckDB connection, which is not safe to use from two threads at once, and the judge computes on
-all cores anyway; so every piece of work that touches either runs, in the order asked, on one worker thread that
-owns them (`run`), and the event loop stays free to accept requests and answer health checks meanwhile. (Threads
-taking turns at a lock did the same work slower: 50 of them waking for each release.)
+The store is one DuckDB connection, which is not safe to use from two threads at once; so every piece of work that
+touches it runs, in the order asked, on one worker thread that owns it (`run`), and the event loop stays free to
+accept requests and answer health checks meanwhile. (Threads taking turns at a lock did the same work slower: 50
+of them waking for each release.) The judge computes on a thread of its own (`judging`), between a batch's lookup
+and its save on the store's thread (service/batching.py), so a label is taken while a batch is being judged.
 
 Each piece of work is also one turn of the store (store.py): the service holds the file only while it works, so
 the daily jobs (`reljudge judge`, `queue add`, `annotators add`, `report` ...) open the same store between two
@@ -29,7 +30,7 @@ from typing import Any, TypeVar
 from reljudge.judges import DEFAULT_JUDGE
 from reljudge.judges.base import Judge
 from reljudge.records import Pair
-from reljudge.service.batching import Batcher, Judged, judge_requests
+from reljudge.service.batching import Batcher, Judged, judge_pending, look_up, record
 from reljudge.service.errors import NotReady, TooLarge
 from reljudge.service.labelling import Labelling
 from reljudge.service.metrics import Metrics
@@ -70,6 +71,8 @@ class Service:
         self.config = config
         self.metrics = Metrics()
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reljudge-store")
+        #: the judge computes here, touching no store, so people's requests go on meanwhile on the store's thread
+        self.judging = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reljudge-judge")
         self.csrf_secret = secrets.token_bytes(32)
         self.store: Store | None = None
         self.labelling: Labelling | None = None
@@ -121,6 +124,7 @@ class Service:
             self.call(self.store.close)
             self.store = None
         self.worker.shutdown()
+        self.judging.shutdown()
 
     def require_judge(self) -> Judge:
         if self.judge is None:
@@ -157,8 +161,11 @@ class Service:
         return await self.batcher.judge(pairs)
 
     async def _judge_batch(self, requests: list[Sequence[Pair]]) -> list[Judged]:
-        results, seconds = await self.run(judge_requests, self.judge, self.store, requests, run_id=self.run_id,
-                                          batch_size=self.config.batch_size)
+        pending = await self.run(look_up, self.judge, self.store, requests)
+        pending = await asyncio.get_running_loop().run_in_executor(
+            self.judging, functools.partial(judge_pending, self.judge, pending, self.config.batch_size))
+        results = await self.run(record, self.store, pending, run_id=self.run_id, scheme=self.judge.scheme.name)
+        seconds = pending.seconds
         cached = sum(r.n_cached for r in results)
         judged = sum(r.n_judged for r in results)
         self.served["pairs"] += cached + judged
