@@ -2,6 +2,7 @@
 32 on 127.0.0.1, against calling the judge in the same process.
 
     python bench/serve_load.py [--judge cross-encoder] [--requests 150] [--levels 1,8,32]
+    python bench/serve_load.py --labelling       # an annotator's latency while the judge is busy with new pairs
 
 Every request holds the 10 candidates of one ESCI query (../shared/data). Each concurrency level gets a fresh store,
 so every pair is judged (a cold cache); a last pass repeats level 8 on the warm store, where every pair comes from
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import datetime
 import platform
 import signal
@@ -76,12 +78,12 @@ def in_process(spec: str, chunks: list[list[Pair]], workdir: Path) -> list[tuple
             ("in process: through the store, one request at a time", stored)]
 
 
-def start_server(spec: str, store: Path) -> tuple[subprocess.Popen, str]:
+def start_server(spec: str, store: Path, max_batch: int = PER_REQUEST) -> tuple[subprocess.Popen, str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     process = subprocess.Popen([sys.executable, "-m", "reljudge.cli.main", "serve", "--judge", spec, "--store",
-                                str(store), "--port", str(port), "--max-batch", str(PER_REQUEST)],
+                                str(store), "--port", str(port), "--max-batch", str(max_batch)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 180
@@ -125,6 +127,66 @@ async def load(url: str, bodies: list[dict], concurrency: int) -> tuple[list[flo
     return latencies, time.perf_counter() - started
 
 
+def labelling_while_judging(spec: str, pairs: list[Pair], workdir: Path, requests: int, size: int) -> None:
+    """An annotator's next-pair and answer latencies on an idle server, then while `requests` /v1/judge requests of
+    `size` new pairs each keep the judge busy (two at a time)."""
+    from reljudge.service import people_store
+    from reljudge.service.queues import add_queue
+
+    store = workdir / "labelling.duckdb"
+    queued = [dataclasses.replace(p, label=None) for p in pairs[:400]]  # pairs people have yet to label
+    judged = pairs[400:400 + requests * size]
+    with Store(store) as the_store:
+        add_queue(the_store, load_judge("lexical"), queued, name="audit", select="random", n=len(queued),
+                  overlap=0.0, source="serve_load")
+        token = people_store.add_annotator(the_store, "ann")
+    bodies = [body(judged[i:i + size]) for i in range(0, len(judged), size)]
+    process, url = start_server(spec, store, max_batch=size)
+
+    async def annotate(until: asyncio.Event | None, n: int) -> dict[str, list[float]]:
+        times: dict[str, list[float]] = {"next pair": [], "answer": []}
+        async with httpx.AsyncClient(base_url=url, timeout=120,
+                                     headers={"Authorization": f"Bearer {token}"}) as http:
+            while (until is None and len(times["answer"]) < n) or (until is not None and not until.is_set()):
+                started = time.perf_counter()
+                shown = await http.get("/v1/queues/audit/next")
+                times["next pair"].append(time.perf_counter() - started)
+                started = time.perf_counter()
+                answered = await http.post("/v1/queues/audit/answers", json={"item_id": shown.json()["item_id"],
+                                                                            "label": "E"})
+                answered.raise_for_status()
+                times["answer"].append(time.perf_counter() - started)
+                await asyncio.sleep(0.05)
+        return times
+
+    async def busy() -> tuple[dict[str, list[float]], float]:
+        done = asyncio.Event()
+
+        async def judging() -> float:
+            try:
+                return (await load(url, bodies, 2))[1]
+            finally:
+                done.set()
+
+        times, seconds = await asyncio.gather(annotate(done, 0), judging())
+        return times, seconds
+
+    try:
+        idle = asyncio.run(annotate(None, 30))
+        during, seconds = asyncio.run(busy())
+    finally:
+        stop_server(process)
+    print(f"\nan annotator's requests, idle and while {len(bodies)} requests of {size} new pairs keep the judge busy "
+          f"({len(judged) / seconds:,.0f} pairs/s judged meanwhile)\n")
+    print("| request | when | n | p50 ms | p99 ms | max ms |")
+    print("|---|---|---|---|---|---|")
+    for when, times in (("idle", idle), ("judge busy", during)):
+        for name, latencies in times.items():
+            ms = np.array(latencies) * 1000
+            print(f"| {name} | {when} | {len(ms)} | {np.percentile(ms, 50):.1f} | {np.percentile(ms, 99):.1f} | "
+                  f"{ms.max():.1f} |", flush=True)
+
+
 def row(name: str, latencies: list[float], seconds: float | None = None) -> str:
     ms = np.array(latencies) * 1000
     seconds = seconds if seconds is not None else sum(latencies)
@@ -138,6 +200,8 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--requests", type=int, default=150, help="10-pair requests per concurrency level")
     parser.add_argument("--levels", default="1,8,32")
+    parser.add_argument("--labelling", action="store_true",
+                        help="only an annotator's latency, idle and while 8 requests of 256 new pairs are judged")
     args = parser.parse_args()
     if not args.data.exists():
         sys.exit(f"{args.data} is absent: this benchmark needs the shared ESCI data")
@@ -147,6 +211,10 @@ def main() -> None:
     print(f"## `reljudge serve --judge {args.judge}`: {len(bodies)} requests of {PER_REQUEST} pairs per level\n")
     print(f"{cpu_name()}, {lscpu().get('CPU(s)', '?')} CPUs; {datetime.date.today()}; "
           f"python {platform.python_version()}\n")
+    if args.labelling:
+        with tempfile.TemporaryDirectory() as tmp:
+            labelling_while_judging(args.judge, pairs, Path(tmp), requests=8, size=256)
+        return
     print("| caller | requests | p50 ms | p99 ms | pairs/s |")
     print("|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:

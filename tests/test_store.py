@@ -223,10 +223,10 @@ def test_a_save_after_a_lookup_replaces_what_another_process_wrote_meanwhile(tmp
     with Store(path, shared=True) as store:
         asked = now()  # this process found nothing to replace ...
         with Store(path) as other:  # ... then another judged the same pair
-            other.save_judgments(other.start_run("j@1", "b.csv"), "esci", [Judgment(ps[0].pair_hash, "j@1", "S", None)],
-                                 [""])
-        store.save_judgments(store.start_run("j@1", "a.csv"), "esci", [Judgment(ps[0].pair_hash, "j@1", "E", None)], [""],
-                             replacing_since=asked)
+            other.save_judgments(other.start_run("j@1", "b.csv"), "esci",
+                                 [Judgment(ps[0].pair_hash, "j@1", "S", None)], [""])
+        store.save_judgments(store.start_run("j@1", "a.csv"), "esci", [Judgment(ps[0].pair_hash, "j@1", "E", None)],
+                             [""], replacing_since=asked)
         assert store.info().judgments == 1
         assert store.cached("j@1", [(ps[0].pair_hash, "")])[(ps[0].pair_hash, "")].label == "E"
 
@@ -255,7 +255,7 @@ def test_a_shared_store_holds_the_file_only_inside_a_turn(tmp_path):
     path = tmp_path / "s.duckdb"
     store = Store(path, shared=True)
     with pytest.raises(RuntimeError, match="outside a turn"):
-        store.con
+        store.con.execute("SELECT 1")
     holder(path, 0).wait(timeout=60)  # another process opens it between two turns
     with store.turn(), store.turn():
         store.add_pairs(pairs())
@@ -288,3 +288,30 @@ def test_a_store_held_longer_than_the_wait_is_named_with_what_to_do(tmp_path):
             Store(path, wait=0.2)
     finally:
         process.kill()
+
+
+OPEN = """
+import sys
+from reljudge.store import Store
+Store(sys.argv[1], wait=float(sys.argv[2])).close()
+"""
+
+
+def test_a_lingering_store_keeps_the_file_open_until_another_process_asks_for_it(tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    path = tmp_path / "s.duckdb"
+    store = Store(path, shared=True, linger=True)
+    assert store.info().pairs == 0  # a turn; the file stays open after it
+    refused = subprocess.run([sys.executable, "-c", OPEN, str(path), "0"], capture_output=True, text=True)
+    assert refused.returncode == 1 and "StoreBusy" in refused.stderr
+    asking = subprocess.Popen([sys.executable, "-c", OPEN, str(path), "60"])
+    deadline = time.monotonic() + 60
+    while asking.poll() is None and time.monotonic() < deadline:
+        store.yield_if_asked()  # as the service does every 0.1 s
+        time.sleep(0.05)
+    assert asking.returncode == 0 and not store.waiting.exists()
+    assert store.info().pairs == 0  # and the store opens again at the next turn
+    store.close()

@@ -216,13 +216,20 @@ class Store:
 
     shared: hold the file only inside turns (`turn`, and every method here), for a process that runs long beside
         others (the service, a judge over millions of pairs); else from opening to closing.
+    linger: a shared store keeps the file open after a turn until another process asks for it (`yield_if_asked`),
+        so a service whose every request is a turn does not pay an open and a checkpoint for each.
     wait: seconds to wait for another process's turn before failing; None: $RELJUDGE_STORE_WAIT, else 300.
+
+    A process that finds the file held leaves `STORE.waiting` beside it while it waits; whoever opens the file next
+    removes it.
     """
 
-    def __init__(self, path: str | Path | None = None, *, shared: bool = False, wait: float | None = None):
+    def __init__(self, path: str | Path | None = None, *, shared: bool = False, linger: bool = False,
+                 wait: float | None = None):
         self.path = Path(path) if path else default_store_path()
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.shared = shared
+        self.shared, self.linger = shared, linger
+        self.waiting = self.path.with_name(self.path.name + ".waiting")
         self.wait = _wait_seconds() if wait is None else wait
         self.memory_limit = memory_limit()
         self._con: Any = None
@@ -260,8 +267,14 @@ class Store:
             yield
         finally:
             self._depth -= 1
-            if self.shared and self._depth == 0:
+            if self.shared and self._depth == 0 and (not self.linger or self.waiting.exists()):
                 self.close()
+
+    def yield_if_asked(self) -> None:
+        """Between turns of a lingering store: close the file if another process is waiting for it (call this
+        often, from the thread that uses the store)."""
+        if self._con is not None and self._depth == 0 and self.waiting.exists():
+            self.close()
 
     def _connect(self) -> Any:
         """Open the file, waiting while another process holds it (DuckDB locks the file for one process)."""
@@ -271,12 +284,14 @@ class Store:
         while True:
             try:
                 con = duckdb.connect(str(self.path))
+                self.waiting.unlink(missing_ok=True)
                 break
             except duckdb.IOException as exc:
                 if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
                     held = f" for {self.wait:.0f} s" if "lock" in str(exc).lower() else ""
                     raise StoreBusy(f"cannot open the store {self.path}{held}: {exc} (a process that holds it "
                                     f"for long: wait longer with ${WAIT_ENV}, or choose another --store)") from exc
+                self.waiting.touch()  # a lingering service closes the file when it sees this
                 time.sleep(random.uniform(0.01, 0.05))
             except duckdb.Error as exc:
                 raise ReljudgeError(f"cannot open the store {self.path}: {exc} (choose another with --store)") from exc

@@ -6,9 +6,10 @@ accept requests and answer health checks meanwhile. (Threads taking turns at a l
 of them waking for each release.) The judge computes on a thread of its own (`judging`), between a batch's lookup
 and its save on the store's thread (service/batching.py), so a label is taken while a batch is being judged.
 
-Each piece of work is also one turn of the store (store.py): the service holds the file only while it works, so
-the daily jobs (`reljudge judge`, `queue add`, `annotators add`, `report` ...) open the same store between two
-requests, and a request waits up to STORE_WAIT for a job's turn to end (then 503: retry).
+Each piece of work is also one turn of the store (store.py). Between turns the service keeps the file open, and
+closes it within YIELD_CHECK when another process asks for it: so the daily jobs (`reljudge judge`, `queue add`,
+`annotators add`, `report` ...) open the same store between two requests, a request waits up to STORE_WAIT for a
+job's turn to end (then 503: retry), and an idle service's requests pay no open and checkpoint each.
 
 The judge loads in a thread of its own when the service opens: /v2/health/live answers at once, /v2/health/ready
 once the judge is loaded (KServe's convention), so an orchestrator can tell "starting" from "stuck".
@@ -42,6 +43,8 @@ T = TypeVar("T")
 COALESCE_PAIRS = 512
 #: Seconds a request waits for another process's turn of the store (a year's report reads for about a minute).
 STORE_WAIT = 120.0
+#: Seconds between two looks for another process waiting for the store the service keeps open between requests.
+YIELD_CHECK = 0.1
 
 
 @dataclass(frozen=True)
@@ -84,14 +87,27 @@ class Service:
         self.signed_in: dict[str, tuple[str, float]] = {}
         self._on_load_failure = on_load_failure
         self._loader: threading.Thread | None = None
+        self._closing = threading.Event()
         self.batcher: Batcher | None = None
 
     def open(self) -> None:
         """Open the store and start loading the judge."""
-        self.store = self.call(Store, self.config.store, shared=True, wait=STORE_WAIT)
+        self.store = self.call(Store, self.config.store, shared=True, linger=True, wait=STORE_WAIT)
+        self._yielder = threading.Thread(target=self._yield_when_asked, name="reljudge-store-yield", daemon=True)
+        self._yielder.start()
         self.labelling = Labelling(self.store)
         self._loader = threading.Thread(target=self._load, name="reljudge-judge-loader", daemon=True)
         self._loader.start()
+
+    def _yield_when_asked(self) -> None:
+        """Every YIELD_CHECK seconds, have the store's thread close the file if another process waits for it."""
+        while not self._closing.wait(YIELD_CHECK):
+            store = self.store
+            if store is not None:
+                try:
+                    self.worker.submit(store.yield_if_asked)
+                except RuntimeError:  # the worker has shut down
+                    return
 
     def _load(self) -> None:
         from reljudge.judges.registry import load_judge
@@ -115,6 +131,7 @@ class Service:
 
     def close(self) -> None:
         """Record the run's totals and close the store (waiting for a judge still loading)."""
+        self._closing.set()
         if self._loader is not None:
             self._loader.join()
         if self.store is not None:
