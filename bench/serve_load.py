@@ -83,7 +83,7 @@ def start_server(spec: str, store: Path, max_batch: int = PER_REQUEST) -> tuple[
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     process = subprocess.Popen([sys.executable, "-m", "reljudge.cli.main", "serve", "--judge", spec, "--store",
-                                str(store), "--port", str(port), "--max-batch", str(max_batch)],
+                                str(store), "--port", str(port), "--max-batch", str(max_batch), "--open"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 180

@@ -132,6 +132,10 @@ MIGRATIONS: list[str] = [
     ALTER TABLE judgments ADD COLUMN pkey UBIGINT;
     UPDATE judgments SET pkey = md5_number_upper(pair_hash);
     """,
+    # 8: API clients (who may call /v1/judge and /v1/rerank) are accounts beside annotators, told apart by role
+    """
+    ALTER TABLE annotators ADD COLUMN role VARCHAR DEFAULT 'annotator';
+    """,
 ]
 
 

@@ -7,6 +7,7 @@ thread, in its turn of the store.
 
 from __future__ import annotations
 
+import secrets
 import socket
 import threading
 import time
@@ -44,10 +45,16 @@ class Served:
     service: Service
     server: object
     thread: threading.Thread
+    #: an API client's bearer token, as /v1/judge and /v1/rerank want it
+    headers: dict[str, str]
 
     def query(self, sql: str, params: list | None = None) -> list[tuple]:
         """Read the server's store on the thread that owns it."""
         return self.service.call(lambda: self.service.store.con.execute(sql, params or []).fetchall())
+
+    def post(self, path: str, **kwargs: object) -> httpx.Response:
+        """POST as the judging client."""
+        return httpx.post(f"{self.url}{path}", headers=self.headers, **kwargs)
 
     def count(self, table: str) -> int:
         return self.query(f"SELECT count(*) FROM {table}")[0][0]
@@ -61,6 +68,8 @@ def serve(store: Path, **config: object) -> Served:
     """Start the app under uvicorn and wait until the judge is loaded."""
     import uvicorn
 
+    with Store(store) as the_store:  # a judging client, as `reljudge clients add` makes one
+        token = people_store.add_annotator(the_store, f"client-{secrets.token_hex(4)}", people_store.CLIENT)
     app = create_app(ServiceConfig(judge="lexical", store=store, **config))
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
@@ -71,7 +80,7 @@ def serve(store: Path, **config: object) -> Served:
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"{url}/v2/health/ready", timeout=2).status_code == 200:
-                return Served(url, app.state.service, server, thread)
+                return Served(url, app.state.service, server, thread, {"Authorization": f"Bearer {token}"})
         except httpx.TransportError:
             pass
         time.sleep(0.05)

@@ -33,7 +33,7 @@ def test_judge_gives_reljudge_judges_labels_then_answers_from_the_store(tmp_path
     body = judge_body(frame, expected["pair_id"].tolist())
     served = start_server()
 
-    first = httpx.post(f"{served.url}/v1/judge", json=body).json()
+    first = served.post("/v1/judge", json=body).json()
     assert first["judge"]["spec"] == expected["judge"].iloc[0]
     assert first["judge"]["scheme"] == "esci" and first["labels"] == ["E", "S", "C", "I"]
     assert (first["cached"], first["judged"]) == (0, len(frame))
@@ -45,7 +45,7 @@ def test_judge_gives_reljudge_judges_labels_then_answers_from_the_store(tmp_path
         assert got[f"p_{label}"].to_numpy() == pytest.approx(expected[f"p_{label}"].to_numpy(), abs=1e-9)
     assert served.count("judgments") == len(frame) and served.count("pairs") == len(frame)
 
-    again = httpx.post(f"{served.url}/v1/judge", json=body).json()
+    again = served.post("/v1/judge", json=body).json()
     assert (again["cached"], again["judged"]) == (len(frame), 0)
     assert again["results"] == first["results"]
     assert served.count("judgments") == len(frame)
@@ -56,19 +56,19 @@ def test_bad_requests_name_the_field_or_the_limit_and_store_nothing(start_server
     pair = {"query": "usb c charger", "product": {"title": "65W USB C charger"}}
     before = (served.count("pairs"), served.count("judgments"))
 
-    missing = httpx.post(f"{served.url}/v1/judge", json={"pairs": [pair, {"query": "mug", "product": {"titel": "x"}}]})
+    missing = served.post("/v1/judge", json={"pairs": [pair, {"query": "mug", "product": {"titel": "x"}}]})
     assert missing.status_code == 422
     assert "body.pairs.1.product.title: Field required" in missing.json()["message"]
     assert "body.pairs.1.product.titel: Extra inputs are not permitted" in missing.json()["message"]
 
-    twice = httpx.post(f"{served.url}/v1/judge", json={"pairs": [pair | {"id": "a"}, pair | {"id": "a"}]})
+    twice = served.post("/v1/judge", json={"pairs": [pair | {"id": "a"}, pair | {"id": "a"}]})
     assert twice.status_code == 422 and twice.json()["detail"][0]["loc"] == ["body", "pairs", "1", "id"]
 
-    too_many = httpx.post(f"{served.url}/v1/judge", json={"pairs": [pair] * 4})
+    too_many = served.post("/v1/judge", json={"pairs": [pair] * 4})
     assert too_many.status_code == 413
     assert too_many.json()["message"] == ("4 pairs in one request; this server takes at most 3 "
                                           "(reljudge serve --max-batch)")
-    documents = httpx.post(f"{served.url}/v1/rerank", json={"query": "mug", "documents": ["a", "b", "c", "d"]})
+    documents = served.post("/v1/rerank", json={"query": "mug", "documents": ["a", "b", "c", "d"]})
     assert documents.status_code == 413
     assert (served.count("pairs"), served.count("judgments")) == before
 
@@ -80,7 +80,7 @@ def test_rerank_speaks_cohere_and_scores_the_expected_gain(start_server):
                           {"text": "Stainless steel travel mug, 16 oz, leak-proof lid"},
                           {"title": "Travel mug lid replacement", "brand": "LidCo"}],
             "top_n": 2, "return_documents": True, "max_tokens_per_doc": 512}
-    reply = httpx.post(f"{served.url}/v1/rerank", json=body)
+    reply = served.post("/v1/rerank", json=body)
     assert reply.status_code == 200
     ranked = reply.json()
     assert [set(r) for r in ranked["results"]] == [{"index", "relevance_score", "document"}] * 2
@@ -95,16 +95,16 @@ def test_rerank_speaks_cohere_and_scores_the_expected_gain(start_server):
                                         "Stainless steel travel mug, 16 oz, leak-proof lid",
                                         "Travel mug lid replacement"])]
     pairs[2]["product"]["brand"] = "LidCo"
-    judged = httpx.post(f"{served.url}/v1/judge", json={"pairs": pairs}).json()
+    judged = served.post("/v1/judge", json={"pairs": pairs}).json()
     assert judged["cached"] == 3  # the rerank's judgments, from the store
     gains = {"E": 1.0, "S": 0.1, "C": 0.01, "I": 0.0}
     expected = {int(r["id"]): sum(p * gains[k] for k, p in r["probabilities"].items()) for r in judged["results"]}
     for result in ranked["results"]:
         assert result["relevance_score"] == pytest.approx(expected[result["index"]])
 
-    plain = httpx.post(f"{served.url}/v1/rerank", json={"query": "mug", "documents": ["a mug", "a plate"]}).json()
+    plain = served.post("/v1/rerank", json={"query": "mug", "documents": ["a mug", "a plate"]}).json()
     assert all("document" not in r for r in plain["results"]) and len(plain["results"]) == 2
-    empty = httpx.post(f"{served.url}/v1/rerank", json={"query": "mug", "documents": [{"brand": "x"}]})
+    empty = served.post("/v1/rerank", json={"query": "mug", "documents": [{"brand": "x"}]})
     assert empty.status_code == 422 and "needs a non-empty 'text' or 'title'" in empty.json()["message"]
 
 
@@ -113,8 +113,8 @@ def test_health_metrics_and_openapi(start_server):
     assert httpx.get(f"{served.url}/v2/health/live").json() == {"live": True}
     ready = httpx.get(f"{served.url}/v2/health/ready").json()
     assert ready["ready"] is True and ready["judge"].startswith("lexical@")
-    httpx.post(f"{served.url}/v1/judge", json={"pairs": [{"query": "mug", "product": {"title": "a mug"}}]})
-    httpx.post(f"{served.url}/v1/judge", json={"pairs": []})
+    served.post("/v1/judge", json={"pairs": [{"query": "mug", "product": {"title": "a mug"}}]})
+    served.post("/v1/judge", json={"pairs": []})
     text = httpx.get(f"{served.url}/metrics").text
     assert 'reljudge_http_requests_total{method="POST",route="/v1/judge",status="200"} 1.0' in text
     assert 'reljudge_http_requests_total{method="POST",route="/v1/judge",status="422"} 1.0' in text
@@ -128,3 +128,52 @@ def test_health_metrics_and_openapi(start_server):
         schema["paths"])
     assert "/signin" not in schema["paths"]
     assert "swagger" in httpx.get(f"{served.url}/docs").text.lower()
+
+
+def test_judging_needs_a_client_token_and_a_refused_request_stores_nothing(start_server, tmp_path):
+    from reljudge.service import people_store
+    from reljudge.store import Store
+
+    store = tmp_path / "store.duckdb"
+    with Store(store) as the_store:
+        annotator = people_store.add_annotator(the_store, "ann")
+    served = start_server(store)
+    body = {"pairs": [{"query": "mug", "product": {"title": "a mug"}}]}
+    for headers in ({}, {"Authorization": "Bearer nope"}, {"Authorization": f"Bearer {annotator}"}):
+        refused = httpx.post(f"{served.url}/v1/judge", headers=headers, json=body)
+        assert refused.status_code == 401 and "client" in refused.json()["message"], refused.text
+        assert httpx.post(f"{served.url}/v1/rerank", headers=headers,
+                          json={"query": "mug", "documents": ["a mug"]}).status_code == 401
+    assert served.count("judgments") == 0 and served.count("pairs") == 0
+    assert served.post("/v1/judge", json=body).status_code == 200
+    client_on_the_page = httpx.get(f"{served.url}/v1/queues", headers=served.headers)
+    assert client_on_the_page.status_code == 401  # a client's token is no annotator's
+
+
+def test_an_open_service_judges_without_a_token(start_server):
+    served = start_server(open=True)
+    reply = httpx.post(f"{served.url}/v1/judge", json={"pairs": [{"query": "mug", "product": {"title": "a mug"}}]})
+    assert reply.status_code == 200
+
+
+def test_a_body_over_the_limit_gets_413_and_a_long_field_is_cut_to_what_the_judge_reads(start_server):
+    from reljudge.service.schemas import MAX_FIELD
+
+    served = start_server(max_body=20_000)
+    big = {"pairs": [{"query": "mug", "product": {"title": "mug " * 10_000}}]}
+    declared = served.post("/v1/judge", json=big)
+    assert declared.status_code == 413 and "20,000 bytes" in declared.json()["message"]
+
+    def chunks():  # no Content-Length: the limit holds as the body streams in
+        yield b'{"pairs": [{"query": "mug", "product": {"title": "'
+        for _ in range(30):
+            yield b"mug " * 250
+        yield b'"}}]}'
+
+    streamed = httpx.post(f"{served.url}/v1/judge", headers={**served.headers, "Content-Type": "application/json"},
+                          content=chunks())
+    assert streamed.status_code == 413
+    assert served.count("pairs") == 0
+    long = {"pairs": [{"query": "mug", "product": {"title": "a" + "g" * 15_000}}]}
+    assert served.post("/v1/judge", json=long).status_code == 200
+    assert served.query("SELECT length(title) FROM pairs") == [(MAX_FIELD,)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
@@ -83,7 +84,7 @@ def test_serve_runs_until_interrupted_and_records_its_run(tmp_path):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     process = subprocess.Popen([sys.executable, "-m", "reljudge.cli.main", "serve", "--judge", "lexical",
-                                "--store", str(store), "--port", str(port)],
+                                "--store", str(store), "--port", str(port), "--open"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -105,7 +106,24 @@ def test_serve_runs_until_interrupted_and_records_its_run(tmp_path):
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=30)
     assert "labelling page: http://127.0.0.1:" in stderr and "Application shutdown complete" in stderr
+    assert "WARNING: --open: /v1/judge and /v1/rerank answer anyone" in stderr
     with Store(store) as the_store:
         runs = the_store.runs()
     assert [(r.input, r.status, r.n_pairs) for r in runs] == [("reljudge serve", "done", 1)]
     assert runs[0].identity is not None and runs[0].identity.spec.startswith("lexical@")
+
+
+def test_clients_are_accounts_of_their_own(tmp_path):
+    store = str(tmp_path / "s.duckdb")
+    client = run("clients", "add", "search-ci", "--store", store)
+    assert client.exit_code == 0 and "Authorization: Bearer" in client.stderr
+    assert run("annotators", "add", "ann", "--store", store).exit_code == 0
+    assert [json.loads(line)["client"] for line in
+            run("clients", "list", "--json", "--store", store).stdout.splitlines()] == ["search-ci"]
+    assert [json.loads(line)["annotator"] for line in
+            run("annotators", "list", "--json", "--store", store).stdout.splitlines()] == ["ann"]
+    with Store(store) as the_store:
+        assert people_store.annotator_for_token(the_store, client.stdout.strip(), people_store.CLIENT) == "search-ci"
+        assert people_store.annotator_for_token(the_store, client.stdout.strip()) is None  # no annotator's token
+    assert run("annotators", "revoke", "search-ci", "--store", store).exit_code == 2  # not an annotator
+    assert run("clients", "revoke", "search-ci", "--store", store).exit_code == 0

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from reljudge.cli import logs
-from reljudge.cli.annotators import annotators_app
+from reljudge.cli.annotators import annotators_app, clients_app
 from reljudge.cli.evaluate import evaluate
 from reljudge.cli.experiment import experiment_app
 from reljudge.cli.export import export
@@ -55,6 +55,7 @@ app.add_typer(experiment_app, name="experiment")
 # the human loop: the service and labelling page, its annotators and queues, and labels out
 app.command()(serve)
 app.add_typer(annotators_app, name="annotators")
+app.add_typer(clients_app, name="clients")
 app.add_typer(queue_app, name="queue")
 app.add_typer(labels_app, name="labels")
 

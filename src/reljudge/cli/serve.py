@@ -22,12 +22,18 @@ def serve(
     max_batch: Annotated[int, typer.Option(
         "--max-batch", min=1, help="The most pairs (or rerank documents) one request may hold; more gets 413.")] = 256,
     batch_size: BatchSize = 64,
+    open_: Annotated[bool, typer.Option(
+        "--open", help="Judge for anyone who can reach the port, with no client token: for a service on your own "
+                       "machine only.")] = False,
+    max_body: Annotated[int, typer.Option(
+        "--max-body", min=1024, help="The most bytes one request's body may hold; more gets 413.")] = 4 * 2**20,
     *,
     choice: JudgeChoice,
 ) -> None:
     """Serve the judge over HTTP and the labelling page, judgments written to and reused from the store.
 
-    POST /v1/judge and /v1/rerank (Cohere's shape), GET /v2/health/live and /v2/health/ready, /metrics
+    POST /v1/judge and /v1/rerank (Cohere's shape) for clients with a token (`reljudge clients add NAME`; or
+    --open), GET /v2/health/live and /v2/health/ready, /metrics
     (Prometheus), /docs (OpenAPI); the labelling and audit page at /queues, for annotators added with
     `reljudge annotators add` on queues made with `reljudge queue add`. The server holds the store only while it
     works on a request, so those commands, `reljudge judge` and `reljudge report` run on the same store beside it.
@@ -53,7 +59,10 @@ def serve(
             server.should_exit = True
 
     config = ServiceConfig(judge=choice.spec, judge_options=options, scheme=scheme, store=store,
-                           max_batch=max_batch, batch_size=batch_size)
+                           max_batch=max_batch, batch_size=batch_size, open=open_, max_body=max_body)
+    if open_:
+        typer.secho(f"WARNING: --open: /v1/judge and /v1/rerank answer anyone who reaches {host}:{port}, with no "
+                    "token, and what they send is judged and stored", fg="red", bold=True, err=True)
     app = create_app(config, on_load_failure=stop)
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="info"))
     typer.echo(f"labelling page: http://{host}:{port}/queues   API: http://{host}:{port}/docs", err=True)

@@ -1,11 +1,12 @@
-"""The judging endpoints: /v1/judge (reljudge's shape) and /v1/rerank (Cohere's), and the health checks."""
+"""The judging endpoints: /v1/judge (reljudge's shape) and /v1/rerank (Cohere's), for clients with a token
+(`reljudge clients add`) unless the service is --open, and the health checks."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from reljudge.service.deps import ServiceDep
+from reljudge.service.deps import ApiClient, ServiceDep
 from reljudge.service.judging import (
     judge_response,
         request_pairs,
@@ -18,7 +19,7 @@ router = APIRouter()
 
 
 @router.post("/v1/judge", response_model=JudgeResponse, tags=["judge"])
-async def judge(body: JudgeRequest, service: ServiceDep) -> dict:
+async def judge(body: JudgeRequest, client: ApiClient, service: ServiceDep) -> dict:
     """Judge pairs: per pair the label and the probability of every label of the scheme, with the judge's identity.
 
     A pair the store holds a judgment of (same judge, same pair, same query group) is answered from the store.
@@ -30,7 +31,7 @@ async def judge(body: JudgeRequest, service: ServiceDep) -> dict:
 
 
 @router.post("/v1/rerank", response_model=RerankResponse, response_model_exclude_unset=True, tags=["judge"])
-async def rerank(body: RerankRequest, service: ServiceDep) -> dict:
+async def rerank(body: RerankRequest, client: ApiClient, service: ServiceDep) -> dict:
     """Cohere's rerank: documents by descending relevance score, the expected gain of the scheme's labels."""
     the_judge = service.require_judge()
     service.check_batch(len(body.documents), "documents")

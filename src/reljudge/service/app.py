@@ -59,6 +59,7 @@ def create_app(config: ServiceConfig, *, on_load_failure: Callable[[BaseExceptio
     app = FastAPI(title="reljudge", summary="Judge search relevance, and label pairs with people.",
                   lifespan=lifespan)
     app.state.service = service
+    app.add_middleware(BodyLimit, max_body=config.max_body)
     app.add_middleware(MetricsMiddleware, metrics=service.metrics)
     app.include_router(api.router)
     app.include_router(people_api.router)
@@ -92,6 +93,50 @@ async def _reljudge_error(request: Request, exc: Exception) -> Response:
     if isinstance(exc, InvalidField):
         body["detail"] = [{"loc": ["body", *exc.field.split(".")], "msg": exc.message, "type": "value_error"}]
     return JSONResponse(body, status_code=status, headers=headers)
+
+
+class BodyLimit:
+    """Refuse a request whose body is over `max_body` bytes with 413, before any of it is parsed or stored: the
+    body is read here (declared length or not) and handed on whole."""
+
+    def __init__(self, app: Any, max_body: int):
+        self.app = app
+        self.max_body = max_body
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_body:
+            await self._refuse(send)
+            return
+        chunks, size, more = [], 0, True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            more = message.get("more_body", False)
+            if size > self.max_body:
+                await self._refuse(send)
+                return
+        whole = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+
+        async def replay() -> dict:
+            nonlocal whole
+            if whole is None:
+                return await receive()
+            message, whole = whole, None
+            return message
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, send: Callable) -> None:
+        await JSONResponse({"message": f"the request's body is over {self.max_body:,} bytes, the most this server "
+                                       "takes (reljudge serve --max-body)"}, status_code=413)(
+            {"type": "http"}, None, send)
 
 
 class MetricsMiddleware:

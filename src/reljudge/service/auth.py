@@ -32,29 +32,39 @@ def bearer_token(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-async def annotator_of(service: Service, token: str | None) -> str:
-    """The annotator a token belongs to, read from the store again once it was last read TOKEN_RECHECK ago: other
-    processes add and revoke annotators while the service runs, and a revoked token is refused within that time.
+async def annotator_of(service: Service, token: str | None, role: str = people_store.ANNOTATOR) -> str:
+    """The annotator (or API client) a token belongs to, read from the store again once it was last read
+    TOKEN_RECHECK ago: other processes add and revoke accounts while the service runs, and a revoked token is
+    refused within that time.
 
     Raises:
-        NotSignedIn: no token, or an unknown or revoked one.
+        NotSignedIn: no token, or an unknown or revoked one, or another role's.
     """
     if not token:
-        raise NotSignedIn("sign in with your annotator token (reljudge annotators add NAME prints one)")
-    digest = people_store.token_digest(token)
-    known = service.signed_in.get(digest)
+        raise NotSignedIn(f"sign in with your {role} token (reljudge {role}s add NAME prints one)")
+    key = (people_store.token_digest(token), role)
+    known = service.signed_in.get(key)
     if known is None or time.monotonic() - known[1] > TOKEN_RECHECK:
-        name = await service.run(people_store.annotator_for_token, service.store, token)
+        name = await service.run(people_store.annotator_for_token, service.store, token, role)
         if name is None:
-            service.signed_in.pop(digest, None)
-            raise NotSignedIn("this token is unknown or revoked; ask for a new one (reljudge annotators add NAME)")
-        known = service.signed_in[digest] = (name, time.monotonic())
+            service.signed_in.pop(key, None)
+            raise NotSignedIn(f"this token is no {role}'s, or it is revoked; ask for a new one (reljudge {role}s "
+                              "add NAME)")
+        known = service.signed_in[key] = (name, time.monotonic())
     return known[0]
 
 
 async def api_annotator(request: Request) -> str:
     """The annotator of a labelling API request (bearer token)."""
     return await annotator_of(request.app.state.service, bearer_token(request))
+
+
+async def api_client(request: Request) -> str | None:
+    """The client of a judging request (bearer token), or None on a service started with --open."""
+    service = request.app.state.service
+    if service.config.open:
+        return None
+    return await annotator_of(service, bearer_token(request), people_store.CLIENT)
 
 
 async def page_annotator(request: Request) -> str | None:

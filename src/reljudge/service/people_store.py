@@ -74,47 +74,56 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+#: Who a token may belong to: annotators label on the page; clients call the judging API.
+ANNOTATOR, CLIENT = "annotator", "client"
+
+
 @in_turn
-def add_annotator(store: Store, name: str) -> str:
-    """Record an annotator and return their token, which the store keeps only hashed (it cannot be shown again).
+def add_annotator(store: Store, name: str, role: str = ANNOTATOR) -> str:
+    """Record an annotator (or an API client) and return their token, which the store keeps only hashed (it cannot
+    be shown again).
 
     Raises:
-        Conflict: the name is taken.
+        Conflict: the name is taken (annotators and clients share one namespace).
     """
-    check_name(name, "annotator")
+    check_name(name, role)
     if _rows(store, "SELECT 1 FROM annotators WHERE annotator_id = ?", [name]):
-        raise Conflict(f"annotator {name!r} exists already in {store.path} (see: reljudge annotators list)")
+        raise Conflict(f"{role} {name!r} exists already in {store.path} (annotators and clients share names; see: "
+                       "reljudge annotators list, reljudge clients list)")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    store.con.execute("INSERT INTO annotators VALUES (?, ?, ?, NULL)", [name, token_digest(token), now_utc()])
+    store.con.execute("INSERT INTO annotators (annotator_id, token_sha256, created, revoked, role)"
+                      " VALUES (?, ?, ?, NULL, ?)", [name, token_digest(token), now_utc(), role])
     return token
 
 
 @in_turn
-def annotator_for_token(store: Store, token: str) -> str | None:
-    """The annotator a token belongs to, or None for an unknown or revoked token."""
-    rows = _rows(store, "SELECT annotator_id FROM annotators WHERE token_sha256 = ? AND revoked IS NULL",
-                 [token_digest(token)])
+def annotator_for_token(store: Store, token: str, role: str = ANNOTATOR) -> str | None:
+    """The annotator (or client) a token belongs to, or None for an unknown or revoked token or another role's."""
+    rows = _rows(store, "SELECT annotator_id FROM annotators WHERE token_sha256 = ? AND revoked IS NULL"
+                        " AND coalesce(role, 'annotator') = ?", [token_digest(token), role])
     return rows[0][0] if rows else None
 
 
 @in_turn
-def revoke_annotator(store: Store, name: str) -> None:
-    """Refuse the annotator's token from now on; their labels stay."""
-    if not _rows(store, "SELECT 1 FROM annotators WHERE annotator_id = ?", [name]):
-        raise UnknownName(f"no annotator {name!r} in {store.path} (see: reljudge annotators list)")
+def revoke_annotator(store: Store, name: str, role: str = ANNOTATOR) -> None:
+    """Refuse the annotator's (or client's) token from now on; their labels stay."""
+    if not _rows(store, "SELECT 1 FROM annotators WHERE annotator_id = ? AND coalesce(role, 'annotator') = ?",
+                 [name, role]):
+        raise UnknownName(f"no {role} {name!r} in {store.path} (see: reljudge {role}s list)")
     store.con.execute("UPDATE annotators SET revoked = ? WHERE annotator_id = ? AND revoked IS NULL",
                       [now_utc(), name])
 
 
 @in_turn
-def list_annotators(store: Store) -> list[dict]:
-    """Every annotator with when they were added, whether revoked, and how many standing labels they have given."""
+def list_annotators(store: Store, role: str = ANNOTATOR) -> list[dict]:
+    """Every annotator (or client) with when they were added, whether revoked, and how many standing labels they
+    have given."""
     rows = _rows(store, f"""
         WITH cur AS ({_CURRENT_ALL})
         SELECT a.annotator_id, a.created, a.revoked, count(c.label_id) FILTER (WHERE NOT c.cant_judge)
-        FROM annotators a LEFT JOIN cur c USING (annotator_id)
-        GROUP BY ALL ORDER BY a.annotator_id""")
-    return [{"annotator": a, "created": c, "revoked": r, "labels": int(n)} for a, c, r, n in rows]
+        FROM annotators a LEFT JOIN cur c USING (annotator_id) WHERE coalesce(a.role, 'annotator') = ?
+        GROUP BY ALL ORDER BY a.annotator_id""", [role])
+    return [{role: a, "created": c, "revoked": r, "labels": int(n)} for a, c, r, n in rows]
 
 
 # --- queues -----------------------------------------------------------------------------------------------------

@@ -3,34 +3,49 @@
 /v1/judge is reljudge's own shape and refuses unknown fields (a misspelt "titel" would otherwise judge an empty
 title). /v1/rerank speaks Cohere's shape, which vLLM, LiteLLM and Elasticsearch also send, and ignores the fields
 of theirs it has no use for (model, return_documents' siblings, max_tokens_per_doc ...).
+
+Every text field is cut to MAX_FIELD characters: no judge reads further (the cross-encoder reads 64 tokens of a
+pair, the lexical judge's features saturate long before), and a field of megabytes would otherwise be judged,
+stored and counted in the daily report. Documents given as plain strings are cut the same way.
 """
 
 from __future__ import annotations
 
-from typing import Any, Optional, Union
+from typing import Annotated, Any, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+#: The characters of a field that reach the judge and the store.
+MAX_FIELD = 2000
+
+
+def _cut(text: str) -> str:
+    return text[:MAX_FIELD]
+
+
+#: A text field, cut to MAX_FIELD characters.
+Text = Annotated[str, AfterValidator(_cut)]
 
 
 class ProductIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    id: str = Field("", description="The product's id (optional; part of the pair's store key).")
-    title: str = Field(min_length=1)
-    brand: str = ""
-    color: str = ""
-    category: str = ""
-    bullets: str = ""
-    description: str = ""
-    locale: str = ""
+    id: Text = Field("", description="The product's id (optional; part of the pair's store key).")
+    title: Text = Field(min_length=1)
+    brand: Text = ""
+    color: Text = ""
+    category: Text = ""
+    bullets: Text = ""
+    description: Text = ""
+    locale: Text = ""
 
 
 class PairIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    id: Optional[str] = Field(None, description="Your id of the pair, echoed back (default: the pair's hash).")
-    query: str = Field(min_length=1)
-    query_id: Optional[str] = Field(None, description="Groups the candidates of one query (default: from the query "
+    id: Optional[Text] = Field(None, description="Your id of the pair, echoed back (default: the pair's hash).")
+    query: Text = Field(min_length=1)
+    query_id: Optional[Text] = Field(None, description="Groups the candidates of one query (default: from the query "
                                                       "text). Judges that compare candidates look within a group.")
     product: ProductIn
 
@@ -62,13 +77,13 @@ class DocumentIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     text: Optional[str] = None
-    id: str = ""
+    id: Text = ""
     title: Optional[str] = None
-    brand: str = ""
-    color: str = ""
-    category: str = ""
-    bullets: str = ""
-    description: str = ""
+    brand: Text = ""
+    color: Text = ""
+    category: Text = ""
+    bullets: Text = ""
+    description: Text = ""
 
     @model_validator(mode="after")
     def _has_text(self) -> DocumentIn:
@@ -80,8 +95,8 @@ class DocumentIn(BaseModel):
 class RerankRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    query: str = Field(min_length=1)
-    documents: list[Union[str, DocumentIn]] = Field(min_length=1)
+    query: Text = Field(min_length=1)
+    documents: list[Union[Text, DocumentIn]] = Field(min_length=1)
     top_n: Optional[int] = Field(None, ge=1)
     return_documents: bool = False
     model: Optional[str] = Field(None, description="Accepted for compatibility; the server's judge answers.")

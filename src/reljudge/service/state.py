@@ -57,6 +57,8 @@ class ServiceConfig:
         store: the store file (None: the default store).
         max_batch: the most pairs (or rerank documents) one request may hold; more is refused with 413.
         batch_size: pairs per forward pass of the judge.
+        open: judging needs no client token (a service on one's own machine); else `reljudge clients add`'s.
+        max_body: the most bytes of one request's body; more is refused with 413.
     """
 
     judge: str = DEFAULT_JUDGE
@@ -65,6 +67,8 @@ class ServiceConfig:
     store: Path | None = None
     max_batch: int = 256
     batch_size: int = 64
+    open: bool = False
+    max_body: int = 4 * 2**20
 
 
 class Service:
@@ -83,8 +87,8 @@ class Service:
         self.load_error: str | None = None
         self.run_id: str | None = None
         self.served = {"pairs": 0, "cached": 0}
-        #: token sha256 -> (annotator, when last found valid), for the tokens seen valid (see auth.annotator_of)
-        self.signed_in: dict[str, tuple[str, float]] = {}
+        #: (token sha256, role) -> (name, when last found valid), for the tokens seen valid (auth.annotator_of)
+        self.signed_in: dict[tuple[str, str], tuple[str, float]] = {}
         self._on_load_failure = on_load_failure
         self._loader: threading.Thread | None = None
         self._closing = threading.Event()
