@@ -121,12 +121,14 @@ def synthetic_pairs(n_queries: int, per_query: int) -> list[Pair]:
 
 
 def make_queue(store_path: Path, pairs: list[Pair], *, name: str, annotators: list[str], select: str = "random",
-               n: int | None = None, overlap: float = 0.0) -> dict[str, str]:
-    """A queue of `pairs` and annotators in a store file; returns each annotator's token."""
+               n: int | None = None, overlap: float = 0.0, reviewers: tuple[str, ...] = ()) -> dict[str, str]:
+    """A queue of `pairs` and annotators (those in `reviewers` reviewers) in a store file; returns each annotator's
+    token."""
     with Store(store_path) as store:
         add_queue(store, load_judge("lexical"), pairs, name=name, select=select, n=n or len(pairs), overlap=overlap,
                   source="test")
-        return {who: people_store.add_annotator(store, who) for who in annotators}
+        return {who: people_store.add_annotator(store, who, people_store.REVIEWER if who in reviewers
+                                                else people_store.ANNOTATOR) for who in annotators}
 
 
 @pytest.fixture(name="example_pairs")

@@ -46,7 +46,8 @@ def press(page, key: str) -> None:
 def test_label_undo_overlap_and_agreement_in_a_browser(tmp_path, browser, start_server, make_queue, example_pairs,
                                                        evil_title):
     store = tmp_path / "store.duckdb"
-    tokens = make_queue(store, example_pairs()[:6], name="first", annotators=["ann", "bob"], overlap=1.0)
+    tokens = make_queue(store, example_pairs()[:6], name="first", annotators=["ann", "bob"], overlap=1.0,
+                        reviewers=("ann",))
     evil = Pair("kettle", Product("X1", evil_title), query_id="qx", pair_id="evil")
     make_queue(store, [evil], name="evil", annotators=[])
     served = start_server(store)

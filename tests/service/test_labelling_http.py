@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import time
 
@@ -23,7 +24,8 @@ def signed_in_browser(url: str, token: str) -> httpx.Client:
 
 
 def test_no_token_gets_401_and_stores_nothing(tmp_path, start_server, make_queue, example_pairs):
-    tokens = make_queue(tmp_path / "store.duckdb", example_pairs(), name="q", annotators=["ann"], n=5)
+    tokens = make_queue(tmp_path / "store.duckdb", example_pairs(), name="q", annotators=["ann"], n=5,
+                        reviewers=("ann",))
     served = start_server()
     api = f"{served.url}/v1/queues/q"
     for headers in ({}, {"Authorization": "Bearer rjt_not-a-token"}, {"Authorization": tokens["ann"]}):
@@ -143,3 +145,26 @@ def test_an_annotator_revoked_by_another_process_is_refused_while_the_service_ru
                               str(store)], capture_output=True, text=True, timeout=120)
     assert revoked.returncode == 0, revoked.stderr
     assert httpx.get(f"{served.url}/v1/queues", headers=headers).status_code == 401
+
+
+def test_double_labelling_is_blind_until_a_reviewer_looks(tmp_path, start_server, make_queue, example_pairs):
+    tokens = make_queue(tmp_path / "store.duckdb", example_pairs()[:4], name="q", annotators=["ann", "bob", "rev"],
+                        overlap=1.0, reviewers=("rev",))
+    served = start_server()
+    api = f"{served.url}/v1/queues/q"
+    signed = {who: {"Authorization": f"Bearer {token}"} for who, token in tokens.items()}
+    shown = httpx.get(f"{api}/next", headers=signed["ann"]).json()
+    assert httpx.post(f"{api}/answers", json={"item_id": shown["item_id"], "label": "C"},
+                      headers=signed["ann"]).status_code == 201
+    for who in ("ann", "bob"):  # neither sees the other's label, before or after answering
+        refused = httpx.get(f"{api}/agreement", headers=signed[who])
+        assert refused.status_code == 403 and "reljudge annotators add NAME --reviewer" in refused.json()["message"]
+        page = signed_in_browser(served.url, tokens[who])
+        assert page.get("/queues/q/agreement").status_code == 403
+        assert "agreement-link" not in page.get("/queues/q").text
+    to_bob = httpx.get(f"{api}/next", headers=signed["bob"]).json()
+    assert to_bob["item_id"] == shown["item_id"] and "C" not in json.dumps(to_bob.get("labels", []))
+    assert set(to_bob) == {"item_id", "pair_id", "query", "product", "guideline"}  # the pair, no one's label
+    figures = httpx.get(f"{api}/agreement", headers=signed["rev"])
+    assert figures.status_code == 200 and figures.json()["annotators"][0]["annotator"] == "ann"
+    assert "agreement-link" in signed_in_browser(served.url, tokens["rev"]).get("/queues/q").text

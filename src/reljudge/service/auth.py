@@ -54,6 +54,18 @@ async def annotator_of(service: Service, token: str | None, role: str = people_s
     return known[0]
 
 
+async def require_reviewer(service: Service, annotator: str) -> None:
+    """Refuse (403) the agreement and audit view to an annotator who is no reviewer: it shows everyone's labels,
+    and those labelling a shared pair must not see another's label before giving theirs.
+
+    Raises:
+        Forbidden: naming the command that makes a reviewer.
+    """
+    if not await service.run(people_store.is_reviewer, service.store, annotator):
+        raise Forbidden(f"the agreement and audit view is for reviewers, and {annotator} labels blind (a reviewer is "
+                        "added with: reljudge annotators add NAME --reviewer)")
+
+
 async def api_annotator(request: Request) -> str:
     """The annotator of a labelling API request (bearer token)."""
     return await annotator_of(request.app.state.service, bearer_token(request))

@@ -19,6 +19,7 @@ from reljudge.service.auth import (
     csrf_nonce,
     csrf_token,
     page_annotator,
+    require_reviewer,
     set_csrf_cookie,
     set_session_cookie,
 )
@@ -119,7 +120,8 @@ async def _label_page(request: Request, service: Service, queue: str, annotator:
     def gather() -> dict[str, Any]:
         item = labelling.next_pair(queue, annotator)
         return {"item": item, "progress": labelling.queue(queue).progress(annotator),
-                "guideline": labelling.guideline(queue), "scheme": labelling.scheme(queue)}
+                "guideline": labelling.guideline(queue), "scheme": labelling.scheme(queue),
+                "reviewer": people_store.is_reviewer(service.store, annotator)}
 
     context = await service.run(gather)
     return render(request, "label.html", {"annotator": annotator, "queue": queue, "message": message, **context},
@@ -156,6 +158,7 @@ async def agreement_page(request: Request, queue: str, service: ServiceDep) -> R
     annotator = await page_annotator(request)
     if annotator is None:
         return RedirectResponse("/signin", status_code=303)
+    await require_reviewer(service, annotator)
 
     def gather() -> dict[str, Any]:
         return {"figures": service.labelling.agreement(queue), "info": people_store.queue_info(service.store, queue)}

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 
 from reljudge.service import people_store
+from reljudge.service.auth import require_reviewer
 from reljudge.service.deps import ApiAnnotator, ServiceDep
 from reljudge.service.schemas import AnswerIn
 
@@ -59,5 +60,7 @@ async def undo(queue: str, annotator: ApiAnnotator, service: ServiceDep) -> dict
 @router.get("/{queue}/agreement")
 async def agreement(queue: str, annotator: ApiAnnotator,
                     service: ServiceDep) -> dict:
-    """Agreement among annotators and with the judge (alphas hidden below 30 shared pairs), and the audit list."""
+    """Agreement among annotators and with the judge (alphas hidden below 30 shared pairs), and the audit list: for
+    reviewers (403 for the others, who label blind)."""
+    await require_reviewer(service, annotator)
     return await service.run(service.labelling.agreement, queue)

@@ -74,8 +74,11 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-#: Who a token may belong to: annotators label on the page; clients call the judging API.
-ANNOTATOR, CLIENT = "annotator", "client"
+#: Who a token may belong to: annotators label on the page, reviewers also see the agreement and audit view
+#: (everyone's labels, so not for those still labelling blind), clients call the judging API.
+ANNOTATOR, REVIEWER, CLIENT = "annotator", "reviewer", "client"
+#: The roles each kind of sign-in takes.
+ROLES = {ANNOTATOR: (ANNOTATOR, REVIEWER), REVIEWER: (REVIEWER,), CLIENT: (CLIENT,)}
 
 
 @in_turn
@@ -100,15 +103,21 @@ def add_annotator(store: Store, name: str, role: str = ANNOTATOR) -> str:
 def annotator_for_token(store: Store, token: str, role: str = ANNOTATOR) -> str | None:
     """The annotator (or client) a token belongs to, or None for an unknown or revoked token or another role's."""
     rows = _rows(store, "SELECT annotator_id FROM annotators WHERE token_sha256 = ? AND revoked IS NULL"
-                        " AND coalesce(role, 'annotator') = ?", [token_digest(token), role])
+                        " AND list_contains(?, coalesce(role, 'annotator'))", [token_digest(token), list(ROLES[role])])
     return rows[0][0] if rows else None
+
+
+@in_turn
+def is_reviewer(store: Store, name: str) -> bool:
+    return bool(_rows(store, "SELECT 1 FROM annotators WHERE annotator_id = ? AND role = ? AND revoked IS NULL",
+                      [name, REVIEWER]))
 
 
 @in_turn
 def revoke_annotator(store: Store, name: str, role: str = ANNOTATOR) -> None:
     """Refuse the annotator's (or client's) token from now on; their labels stay."""
-    if not _rows(store, "SELECT 1 FROM annotators WHERE annotator_id = ? AND coalesce(role, 'annotator') = ?",
-                 [name, role]):
+    if not _rows(store, "SELECT 1 FROM annotators WHERE annotator_id = ?"
+                        " AND list_contains(?, coalesce(role, 'annotator'))", [name, list(ROLES[role])]):
         raise UnknownName(f"no {role} {name!r} in {store.path} (see: reljudge {role}s list)")
     store.con.execute("UPDATE annotators SET revoked = ? WHERE annotator_id = ? AND revoked IS NULL",
                       [now_utc(), name])
@@ -120,10 +129,12 @@ def list_annotators(store: Store, role: str = ANNOTATOR) -> list[dict]:
     have given."""
     rows = _rows(store, f"""
         WITH cur AS ({_CURRENT_ALL})
-        SELECT a.annotator_id, a.created, a.revoked, count(c.label_id) FILTER (WHERE NOT c.cant_judge)
-        FROM annotators a LEFT JOIN cur c USING (annotator_id) WHERE coalesce(a.role, 'annotator') = ?
-        GROUP BY ALL ORDER BY a.annotator_id""", [role])
-    return [{role: a, "created": c, "revoked": r, "labels": int(n)} for a, c, r, n in rows]
+        SELECT a.annotator_id, coalesce(a.role, 'annotator'), a.created, a.revoked,
+               count(c.label_id) FILTER (WHERE NOT c.cant_judge)
+        FROM annotators a LEFT JOIN cur c USING (annotator_id)
+        WHERE list_contains(?, coalesce(a.role, 'annotator')) GROUP BY ALL ORDER BY a.annotator_id""",
+                 [list(ROLES[role])])
+    return [{role: a, "role": kind, "created": c, "revoked": r, "labels": int(n)} for a, kind, c, r, n in rows]
 
 
 # --- queues -----------------------------------------------------------------------------------------------------
