@@ -157,6 +157,8 @@ class StoreInfo:
     runs: int
     judgments: int
     judges: dict[str, int]
+    #: labels people gave on the labelling page that stand (undone ones left out); `human_labels` are files'
+    page_labels: int = 0
 
 
 @dataclass(frozen=True)
@@ -499,7 +501,9 @@ class Store:
         judges = dict(self.con.execute("SELECT judge, count(*) FROM judgments GROUP BY judge ORDER BY judge")
                       .fetchall())
         return StoreInfo(str(self.path), self.schema_version, count("pairs"), count("human_labels"), count("runs"),
-                         count("judgments"), {k: int(v) for k, v in judges.items()})
+                         count("judgments"), {k: int(v) for k, v in judges.items()},
+                         int(self._scalar("SELECT count(*) FROM annotator_labels WHERE undoes IS NULL AND label_id"
+                                          " NOT IN (SELECT undoes FROM annotator_labels WHERE undoes IS NOT NULL)")))
 
     @in_turn
     def runs(self, limit: int | None = None) -> list[RunRecord]:

@@ -177,3 +177,20 @@ def test_a_body_over_the_limit_gets_413_and_a_long_field_is_cut_to_what_the_judg
     long = {"pairs": [{"query": "mug", "product": {"title": "a" + "g" * 15_000}}]}
     assert served.post("/v1/judge", json=long).status_code == 200
     assert served.query("SELECT length(title) FROM pairs") == [(MAX_FIELD,)]
+
+
+def test_cohere_clients_v1_and_v2_rerank_against_the_running_service(start_server):
+    import cohere
+
+    served = start_server()
+    token = served.headers["Authorization"].split()[1]  # Cohere's clients send their key as a bearer token
+    documents = ["a red ceramic coffee mug", "a garden hose", "a travel mug, steel"]
+    v1 = cohere.Client(api_key=token, base_url=served.url).rerank(query="coffee mug", documents=documents, top_n=2)
+    v2 = cohere.ClientV2(api_key=token, base_url=served.url).rerank(model="reljudge", query="coffee mug",
+                                                                    documents=documents)
+    assert [r.index for r in v1.results] == [r.index for r in v2.results][:2]
+    assert v2.results[0].index != 1 and len(v2.results) == 3  # the hose is not the best match
+    assert all(r.relevance_score is not None for r in v2.results)
+    with pytest.raises(cohere.core.ApiError) as refused:
+        cohere.ClientV2(api_key="rjt_wrong", base_url=served.url).rerank(model="m", query="mug", documents=["a"])
+    assert refused.value.status_code == 401

@@ -30,7 +30,7 @@ def browser():
 def sign_in(browser, url: str, token: str):
     page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
     page.goto(f"{url}/queues")
-    assert page.url.endswith("/signin")
+    assert page.url.endswith("/signin?next=%2Fqueues")
     page.fill("#token", token)
     page.click("#signin")
     page.wait_for_url(f"{url}/queues")

@@ -168,3 +168,36 @@ def test_double_labelling_is_blind_until_a_reviewer_looks(tmp_path, start_server
     figures = httpx.get(f"{api}/agreement", headers=signed["rev"])
     assert figures.status_code == 200 and figures.json()["annotators"][0]["annotator"] == "ann"
     assert "agreement-link" in signed_in_browser(served.url, tokens["rev"]).get("/queues/q").text
+
+
+def test_pages_forbid_framing_and_foreign_scripts_and_errors_show_no_file_path(tmp_path, start_server, make_queue,
+                                                                                example_pairs):
+    store = tmp_path / "store.duckdb"
+    tokens = make_queue(store, example_pairs()[:3], name="q", annotators=["ann"])
+    served = start_server(store)
+    page = signed_in_browser(served.url, tokens["ann"]).get("/queues/q")
+    assert page.headers["x-frame-options"] == "DENY" and page.headers["x-content-type-options"] == "nosniff"
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    missing = httpx.get(f"{served.url}/v1/queues/nope/next", headers={"Authorization": f"Bearer {tokens['ann']}"})
+    assert missing.status_code == 404 and "no queue 'nope' in the store" in missing.json()["message"]
+    assert str(tmp_path) not in missing.text
+    missing_page = signed_in_browser(served.url, tokens["ann"]).get("/queues/nope")
+    assert missing_page.status_code == 404 and str(tmp_path) not in missing_page.text
+
+
+def test_signing_in_comes_back_to_the_queue_asked_for_and_nowhere_else(tmp_path, start_server, make_queue,
+                                                                       example_pairs):
+    tokens = make_queue(tmp_path / "store.duckdb", example_pairs()[:3], name="q", annotators=["ann"])
+    served = start_server()
+    with httpx.Client(base_url=served.url) as client:
+        asked = client.get("/queues/q")
+        assert asked.status_code == 303 and asked.headers["location"] == "/signin?next=%2Fqueues%2Fq"
+        page = client.get(asked.headers["location"])
+        csrf = CSRF.search(page.text).group(1)
+        assert 'name="next" value="/queues/q"' in page.text
+        back = client.post("/signin", data={"token": tokens["ann"], "csrf_token": csrf, "next": "/queues/q"})
+        assert back.status_code == 303 and back.headers["location"] == "/queues/q"
+        away = client.post("/signin", data={"token": tokens["ann"], "csrf_token": csrf,
+                                             "next": "//evil.example/queues"})
+        assert away.headers["location"] == "/queues"  # no open redirect

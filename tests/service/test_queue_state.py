@@ -47,6 +47,7 @@ def test_overlap_pairs_get_their_second_label_before_fresh_pairs():
     for _ in range(2):
         label(s, "ann", take(s, "ann", T0), T0)
     # ann labelled 0 and 1; item 1 wants a second annotator: bob gets it before the fresh item 2
+    assert s.progress("ann")["remaining"] == 2 and s.progress("bob")["remaining"] == 3  # 1 waits for bob, not ann
     assert take(s, "bob", T0) == 1
     label(s, "bob", 1, T0)
     assert take(s, "bob", T0) == 2
@@ -76,16 +77,19 @@ def test_cant_judge_is_an_answer_but_not_a_label():
 
 
 def test_answers_are_refused_when_given_twice_or_the_pair_is_anothers():
-    s = state([1, 1])
+    s = state([1, 1, 1])
     assert take(s, "ann", T0) == 0
-    with pytest.raises(Conflict, match="was not shown to 'bob' and has the labels it wants"):
+    with pytest.raises(Conflict, match="was not shown to 'bob': ask for the next pair"):
         s.check_answer(0, "bob", T0)  # ann holds it
-    # a pair not shown by this process but still wanting a label may be answered (a page open across a restart)
+    # a pair not shown by this process may be answered if it is the one they would be shown now (a page open
+    # across a restart), not another picked by id
     assert s.check_answer(1, "bob", T0) is None
+    with pytest.raises(Conflict, match="was not shown to 'bob'"):
+        s.check_answer(2, "bob", T0)
     label(s, "ann", 0, T0)
     with pytest.raises(Conflict, match="has answered item 0 .* already"):
         s.check_answer(0, "ann", T0)
-    with pytest.raises(Conflict, match="was not shown to 'bob' and has the labels it wants"):
+    with pytest.raises(Conflict, match="was not shown to 'bob'"):
         s.check_answer(0, "bob", T0)
     with pytest.raises(UnknownName, match="no item 9"):
         s.check_answer(9, "ann", T0)

@@ -29,8 +29,9 @@ def info(store: StorePath = None) -> None:
     table = Table(title=f"store {facts.path} (schema v{facts.schema_version})")
     table.add_column("what")
     table.add_column("rows", justify="right")
-    for name in ("pairs", "human_labels", "runs", "judgments"):
-        table.add_row(name, f"{getattr(facts, name):,}")
+    for name, what in (("pairs", "pairs"), ("human_labels", "human labels from files"),
+                       ("page_labels", "human labels from the page"), ("runs", "runs"), ("judgments", "judgments")):
+        table.add_row(what, f"{getattr(facts, name):,}")
     for judge, n in facts.judges.items():
         table.add_row(f"  judged by {judge}", f"{n:,}")
     Console().print(table)

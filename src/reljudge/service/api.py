@@ -31,8 +31,10 @@ async def judge(body: JudgeRequest, client: ApiClient, service: ServiceDep) -> d
 
 
 @router.post("/v1/rerank", response_model=RerankResponse, response_model_exclude_unset=True, tags=["judge"])
+@router.post("/v2/rerank", response_model=RerankResponse, response_model_exclude_unset=True, tags=["judge"])
 async def rerank(body: RerankRequest, client: ApiClient, service: ServiceDep) -> dict:
-    """Cohere's rerank: documents by descending relevance score, the expected gain of the scheme's labels."""
+    """Cohere's rerank (v1 and v2, as `cohere.Client` and `cohere.ClientV2` send it): documents by descending
+    relevance score, the expected gain of the scheme's labels."""
     the_judge = service.require_judge()
     service.check_batch(len(body.documents), "documents")
     pairs = rerank_pairs(body)

@@ -59,6 +59,7 @@ def create_app(config: ServiceConfig, *, on_load_failure: Callable[[BaseExceptio
     app = FastAPI(title="reljudge", summary="Judge search relevance, and label pairs with people.",
                   lifespan=lifespan)
     app.state.service = service
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(BodyLimit, max_body=config.max_body)
     app.add_middleware(MetricsMiddleware, metrics=service.metrics)
     app.include_router(api.router)
@@ -84,15 +85,45 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
 
 async def _reljudge_error(request: Request, exc: Exception) -> Response:
     status = next(code for kind, code in STATUS if isinstance(exc, kind))
+    service = request.app.state.service
+    message = str(exc)
+    if service.store is not None:  # where the store lies on the server is no client's business
+        message = message.replace(str(service.store.path), "the store")
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     if not request.url.path.startswith(_API_PREFIXES):
         page = "signin.html" if status == 401 else "message.html"
-        return pages.render(request, page, {"annotator": None, "message": str(exc), "status": status},
+        return pages.render(request, page, {"annotator": None, "message": message, "status": status},
                             status_code=status)
-    body: dict[str, Any] = {"message": str(exc)}
+    body: dict[str, Any] = {"message": message}
     if isinstance(exc, InvalidField):
         body["detail"] = [{"loc": ["body", *exc.field.split(".")], "msg": exc.message, "type": "value_error"}]
     return JSONResponse(body, status_code=status, headers=headers)
+
+
+#: Headers of every answer: no framing (clickjacking), no type sniffing; the page's scripts and styles come from
+#: this server only (/docs loads Swagger UI's from its CDN, so it goes without the policy).
+SECURITY_HEADERS = [(b"x-frame-options", b"DENY"), (b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"same-origin")]
+CSP = (b"content-security-policy",
+       b"default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+
+
+class SecurityHeaders:
+    def __init__(self, app: Any):
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        extra = SECURITY_HEADERS + ([] if scope["path"].startswith(("/docs", "/redoc")) else [CSP])
+
+        async def with_headers(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
 
 
 class BodyLimit:

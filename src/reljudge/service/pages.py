@@ -64,6 +64,16 @@ PageAnnotator = Annotated[str, Depends(signed_in)]
 CsrfChecked = Annotated[None, Depends(csrf_checked)]
 
 
+def to_signin(request: Request) -> RedirectResponse:
+    """To the sign-in, which comes back here after."""
+    return RedirectResponse(f"/signin?next={quote(request.url.path, safe='')}", status_code=303)
+
+
+def after_signin(target: str) -> str:
+    """Where a sign-in goes: the page it was asked from, if it is one of this server's pages, else the queues."""
+    return target if target.startswith("/queues") and "//" not in target and "\\" not in target else "/queues"
+
+
 def to_queue(queue: str) -> RedirectResponse:
     return RedirectResponse(f"/queues/{quote(queue, safe='')}", status_code=303)
 
@@ -74,17 +84,19 @@ async def home() -> RedirectResponse:
 
 
 @router.get("/signin")
-async def signin_page(request: Request) -> HTMLResponse:
-    return render(request, "signin.html", {"annotator": None})
+async def signin_page(request: Request, next: str = "/queues") -> HTMLResponse:
+    return render(request, "signin.html", {"annotator": None, "next": after_signin(next)})
 
 
 @router.post("/signin", dependencies=[Depends(csrf_checked)])
-async def signin(request: Request, token: Annotated[str, Form()] = "") -> Response:
+async def signin(request: Request, token: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/queues"
+                 ) -> Response:
     try:
         await annotator_of(service_of(request), token.strip())
     except NotSignedIn as exc:
-        return render(request, "signin.html", {"annotator": None, "message": str(exc)}, status_code=401)
-    response = RedirectResponse("/queues", status_code=303)
+        return render(request, "signin.html", {"annotator": None, "message": str(exc), "next": after_signin(next)},
+                      status_code=401)
+    response = RedirectResponse(after_signin(next), status_code=303)
     set_session_cookie(response, token.strip())
     return response
 
@@ -100,7 +112,7 @@ async def signout() -> RedirectResponse:
 async def queue_list(request: Request, service: ServiceDep) -> Response:
     annotator = await page_annotator(request)
     if annotator is None:
-        return RedirectResponse("/signin", status_code=303)
+        return to_signin(request)
     found = await service.run(people_store.list_queues, service.store)
     return render(request, "queues.html", {"annotator": annotator, "queues": found})
 
@@ -109,7 +121,7 @@ async def queue_list(request: Request, service: ServiceDep) -> Response:
 async def label_page(request: Request, queue: str, service: ServiceDep) -> Response:
     annotator = await page_annotator(request)
     if annotator is None:
-        return RedirectResponse("/signin", status_code=303)
+        return to_signin(request)
     return await _label_page(request, service, queue, annotator)
 
 
@@ -157,7 +169,7 @@ async def undo(request: Request, queue: str, annotator: PageAnnotator, _: CsrfCh
 async def agreement_page(request: Request, queue: str, service: ServiceDep) -> Response:
     annotator = await page_annotator(request)
     if annotator is None:
-        return RedirectResponse("/signin", status_code=303)
+        return to_signin(request)
     await require_reviewer(service, annotator)
 
     def gather() -> dict[str, Any]:

@@ -105,11 +105,12 @@ class QueueState:
         return held
 
     def check_answer(self, item_id: int, annotator: str, now: datetime) -> datetime | None:
-        """When the pair was shown to `annotator`, who may now answer it (None: not shown by this process, but it
-        still wants their label, as after a restart).
+        """When the pair was shown to `annotator`, who may now answer it (None: not shown by this process, but it is
+        the pair they would be shown now, as a page open across a restart shows it).
 
         Raises:
-            UnknownName: no such item. Conflict: answered by them already, or not shown to them and taken.
+            UnknownName: no such item. Conflict: answered by them already, or never shown to them (an annotator
+                answers the pairs they are given, not ones they pick by id).
         """
         self.item(item_id)
         if annotator in self.answers.get(item_id, {}):
@@ -117,9 +118,9 @@ class QueueState:
                            "change it)")
         if (item_id, annotator) in self.shown:
             return self.shown[(item_id, annotator)]
-        if self.count[item_id] + self._held(annotator, now).get(item_id, 0) >= self.items[item_id].wanted:
-            raise Conflict(f"item {item_id} of queue {self.name!r} was not shown to {annotator!r} and has the "
-                           "labels it wants: ask for the next pair")
+        if self.next_for(annotator, now)[0] != item_id:
+            raise Conflict(f"item {item_id} of queue {self.name!r} was not shown to {annotator!r}: ask for the next "
+                           "pair")
         return None
 
     def last_answer(self, annotator: str) -> Answer:
@@ -167,6 +168,8 @@ class QueueState:
             self.started.discard(i)
 
     def progress(self, annotator: str) -> dict[str, int]:
-        """What the page shows: answers by this annotator, and pairs still wanting labels."""
-        return {"answered": sum(annotator in a for a in self.answers.values()), "remaining": len(self.wanting),
+        """What the page shows: answers by this annotator, the pairs still wanting a label that they have not
+        answered (an overlap pair they labelled waits for someone else, not for them), and all the pairs."""
+        return {"answered": sum(annotator in a for a in self.answers.values()),
+                "remaining": sum(annotator not in self.answers.get(i, {}) for i in self.wanting),
                 "total": len(self.items)}
