@@ -136,6 +136,11 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE annotators ADD COLUMN role VARCHAR DEFAULT 'annotator';
     """,
+    # 9: the page's sessions: the cookie holds a session id (kept hashed), not the token, and sign-out ends it
+    """
+    CREATE TABLE sessions (session_sha256 VARCHAR PRIMARY KEY, annotator_id VARCHAR, created TIMESTAMP,
+                           ended TIMESTAMP);
+    """,
 ]
 
 

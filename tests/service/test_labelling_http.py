@@ -201,3 +201,34 @@ def test_signing_in_comes_back_to_the_queue_asked_for_and_nowhere_else(tmp_path,
         away = client.post("/signin", data={"token": tokens["ann"], "csrf_token": csrf,
                                              "next": "//evil.example/queues"})
         assert away.headers["location"] == "/queues"  # no open redirect
+
+
+def test_a_page_open_across_a_restart_still_takes_its_answer(tmp_path, start_server, make_queue, example_pairs):
+    store = tmp_path / "store.duckdb"
+    tokens = make_queue(store, example_pairs()[:3], name="q", annotators=["ann"])
+    served = start_server(store)
+    browser = signed_in_browser(served.url, tokens["ann"])
+    page = browser.get("/queues/q")
+    item = re.search(r'name="item_id" value="(\d+)"', page.text).group(1)
+    served.stop()
+    again = start_server(store)  # the form key is kept beside the store: the page's CSRF token still holds
+    browser.base_url = httpx.URL(again.url)
+    answered = browser.post("/queues/q/answer", data={"item_id": item, "label": "S",
+                                                     "csrf_token": CSRF.search(page.text).group(1)})
+    assert answered.status_code == 303, answered.text
+    assert again.query("SELECT item_id, label FROM annotator_labels") == [(int(item), "S")]
+
+
+def test_the_page_cookie_is_a_session_that_signing_out_ends(tmp_path, start_server, make_queue, example_pairs):
+    tokens = make_queue(tmp_path / "store.duckdb", example_pairs()[:3], name="q", annotators=["ann"])
+    served = start_server()
+    browser = signed_in_browser(served.url, tokens["ann"])
+    cookie = browser.cookies["reljudge_session"]
+    assert cookie != tokens["ann"] and tokens["ann"] not in str(served.query("SELECT * FROM sessions"))
+    copy = httpx.Client(base_url=served.url, cookies={"reljudge_session": cookie})
+    assert copy.get("/queues/q").status_code == 200  # the session signs in whoever holds its cookie ...
+    page = browser.get("/queues/q")
+    out = browser.post("/signout", data={"csrf_token": CSRF.search(page.text).group(1)})
+    assert out.status_code == 303
+    assert copy.get("/queues/q").status_code == 303  # ... until signing out ends it, in every copy
+    assert served.query("SELECT count(*) FROM sessions WHERE ended IS NOT NULL") == [(1,)]

@@ -2,7 +2,8 @@
 
 - The labelling API takes the token as `Authorization: Bearer TOKEN`. A browser never adds that header by itself,
   so those requests need no CSRF token.
-- The page keeps the token in an HttpOnly, SameSite=Strict cookie after the sign-in form, and every form post must
+- The page keeps a session id (not the token) in an HttpOnly, SameSite=Strict cookie after the sign-in form; the
+  store keeps it hashed, and signing out ends it. Every form post must
   carry a CSRF token: the HMAC, under a secret of this server process, of a random nonce kept in a cookie of its own
   (the signed double-submit cookie). Another site can neither read the nonce nor forge its HMAC.
 """
@@ -25,6 +26,8 @@ CSRF_COOKIE = "reljudge_csrf"
 CSRF_FIELD = "csrf_token"
 #: Seconds a token found valid is taken as valid before the store is asked again.
 TOKEN_RECHECK = 10.0
+#: The cache's role for page sessions (beside the token roles of people_store).
+SESSION = "session"
 
 
 def bearer_token(request: Request) -> str | None:
@@ -80,14 +83,40 @@ async def api_client(request: Request) -> str | None:
 
 
 async def page_annotator(request: Request) -> str | None:
-    """The annotator signed in on the page, or None."""
-    token = request.cookies.get(SESSION_COOKIE)
-    if not token:
+    """The annotator signed in on the page (by a session not ended), or None; checked against the store again
+    once TOKEN_RECHECK has passed, as tokens are."""
+    session = request.cookies.get(SESSION_COOKIE)
+    if not session:
         return None
-    try:
-        return await annotator_of(request.app.state.service, token)
-    except NotSignedIn:
-        return None
+    service = request.app.state.service
+    key = (people_store.token_digest(session), SESSION)
+    known = service.signed_in.get(key)
+    if known is None or time.monotonic() - known[1] > TOKEN_RECHECK:
+        name = await service.run(people_store.annotator_for_session, service.store, session)
+        if name is None:
+            service.signed_in.pop(key, None)
+            return None
+        known = service.signed_in[key] = (name, time.monotonic())
+    return known[0]
+
+
+async def start_session(service: Service, token: str) -> str:
+    """Sign an annotator in: check their token, and return a new session's id for the cookie.
+
+    Raises:
+        NotSignedIn: the token is no annotator's, or revoked.
+    """
+    annotator = await annotator_of(service, token)
+    return await service.run(people_store.start_session, service.store, annotator)
+
+
+async def end_session(request: Request) -> None:
+    """Sign out: the session's cookie no longer signs anyone in, here or in a copy of it."""
+    session = request.cookies.get(SESSION_COOKIE)
+    if session:
+        service = request.app.state.service
+        service.signed_in.pop((people_store.token_digest(session), SESSION), None)
+        await service.run(people_store.end_session, service.store, session)
 
 
 def csrf_nonce(request: Request) -> str:
@@ -103,8 +132,8 @@ def set_csrf_cookie(response: Response, nonce: str) -> None:
     response.set_cookie(CSRF_COOKIE, nonce, httponly=True, samesite="strict", path="/")
 
 
-def set_session_cookie(response: Response, token: str) -> None:
-    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict", path="/")
+def set_session_cookie(response: Response, session: str) -> None:
+    response.set_cookie(SESSION_COOKIE, session, httponly=True, samesite="strict", path="/")
 
 
 def check_csrf(request: Request, given: str | None) -> None:

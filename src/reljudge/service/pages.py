@@ -14,14 +14,15 @@ from fastapi.templating import Jinja2Templates
 from reljudge.service import people_store
 from reljudge.service.auth import (
     SESSION_COOKIE,
-    annotator_of,
     check_csrf,
     csrf_nonce,
     csrf_token,
+    end_session,
     page_annotator,
     require_reviewer,
     set_csrf_cookie,
     set_session_cookie,
+    start_session,
 )
 from reljudge.service.deps import ServiceDep, service_of
 from reljudge.service.errors import Conflict, InvalidField, NotSignedIn
@@ -92,17 +93,18 @@ async def signin_page(request: Request, next: str = "/queues") -> HTMLResponse:
 async def signin(request: Request, token: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/queues"
                  ) -> Response:
     try:
-        await annotator_of(service_of(request), token.strip())
+        session = await start_session(service_of(request), token.strip())
     except NotSignedIn as exc:
         return render(request, "signin.html", {"annotator": None, "message": str(exc), "next": after_signin(next)},
                       status_code=401)
     response = RedirectResponse(after_signin(next), status_code=303)
-    set_session_cookie(response, token.strip())
+    set_session_cookie(response, session)
     return response
 
 
 @router.post("/signout", dependencies=[Depends(csrf_checked)])
-async def signout() -> RedirectResponse:
+async def signout(request: Request) -> RedirectResponse:
+    await end_session(request)
     response = RedirectResponse("/signin", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

@@ -108,6 +108,29 @@ def annotator_for_token(store: Store, token: str, role: str = ANNOTATOR) -> str 
 
 
 @in_turn
+def start_session(store: Store, annotator: str) -> str:
+    """A new session of the page for `annotator` (signed in with their token); returns its id, kept hashed."""
+    session = secrets.token_urlsafe(32)
+    store.con.execute("INSERT INTO sessions VALUES (?, ?, ?, NULL)", [token_digest(session), annotator, now_utc()])
+    return session
+
+
+@in_turn
+def annotator_for_session(store: Store, session: str) -> str | None:
+    """The annotator of a session not ended, whose token is not revoked; else None."""
+    rows = _rows(store, "SELECT s.annotator_id FROM sessions s JOIN annotators a USING (annotator_id)"
+                        " WHERE s.session_sha256 = ? AND s.ended IS NULL AND a.revoked IS NULL",
+                 [token_digest(session)])
+    return rows[0][0] if rows else None
+
+
+@in_turn
+def end_session(store: Store, session: str) -> None:
+    store.con.execute("UPDATE sessions SET ended = ? WHERE session_sha256 = ? AND ended IS NULL",
+                      [now_utc(), token_digest(session)])
+
+
+@in_turn
 def is_reviewer(store: Store, name: str) -> bool:
     return bool(_rows(store, "SELECT 1 FROM annotators WHERE annotator_id = ? AND role = ? AND revoked IS NULL",
                       [name, REVIEWER]))

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import os
 import secrets
 import threading
 from collections.abc import Callable, Sequence
@@ -71,6 +72,23 @@ class ServiceConfig:
     max_body: int = 4 * 2**20
 
 
+def form_secret(store: Path) -> bytes:
+    """The key the page's CSRF tokens are signed with: `STORE.form-key` (made on first use, readable by its owner
+    only), so a form a page showed before a restart is still taken after it."""
+    path = store.with_name(store.name + ".form-key")
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        secret = path.read_bytes()
+        if len(secret) >= 32:
+            return secret
+        fd = os.open(path, os.O_WRONLY | os.O_TRUNC)  # a start killed while writing it: write it again
+    with os.fdopen(fd, "wb") as f:
+        secret = secrets.token_bytes(32)
+        f.write(secret)
+    return secret
+
+
 class Service:
     """The shared state of one app: made by `create_app`, opened and closed by its lifespan."""
 
@@ -80,7 +98,7 @@ class Service:
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reljudge-store")
         #: the judge computes here, touching no store, so people's requests go on meanwhile on the store's thread
         self.judging = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reljudge-judge")
-        self.csrf_secret = secrets.token_bytes(32)
+        self.csrf_secret = b""  # read in open(): kept beside the store, so open pages' forms survive a restart
         self.store: Store | None = None
         self.labelling: Labelling | None = None
         self.judge: Judge | None = None
@@ -97,6 +115,7 @@ class Service:
     def open(self) -> None:
         """Open the store and start loading the judge."""
         self.store = self.call(Store, self.config.store, shared=True, linger=True, wait=STORE_WAIT)
+        self.csrf_secret = form_secret(self.store.path)
         self._yielder = threading.Thread(target=self._yield_when_asked, name="reljudge-store-yield", daemon=True)
         self._yielder.start()
         self.labelling = Labelling(self.store)
