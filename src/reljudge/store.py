@@ -440,6 +440,19 @@ class Store:
         )
 
     @in_turn
+    def count_run(self, run_id: str, *, n_pairs: int, n_cached: int) -> None:
+        """Record a running run's counts so far (a service's, so a killed one shows what it served)."""
+        self.con.execute("UPDATE runs SET n_pairs = ?, n_cached = ? WHERE run_id = ?", [n_pairs, n_cached, run_id])
+
+    @in_turn
+    def interrupt_runs(self, input_name: str) -> int:
+        """Mark the runs of `input_name` still 'running' as 'interrupted' (a service killed before it closed its
+        run, found when the next one starts); returns how many."""
+        rows = self.con.execute("UPDATE runs SET status = 'interrupted' WHERE input = ? AND status = 'running'"
+                                " RETURNING run_id", [input_name]).fetchall()
+        return len(rows)
+
+    @in_turn
     def cached(self, judge: str, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Judgment]:
         """Stored judgments of `judge` for (pair_hash, context) keys; keys never judged are absent."""
         if not keys:

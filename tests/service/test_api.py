@@ -194,3 +194,10 @@ def test_cohere_clients_v1_and_v2_rerank_against_the_running_service(start_serve
     with pytest.raises(cohere.core.ApiError) as refused:
         cohere.ClientV2(api_key="rjt_wrong", base_url=served.url).rerank(model="m", query="mug", documents=["a"])
     assert refused.value.status_code == 401
+
+
+def test_a_service_counts_its_run_as_it_serves(start_server):
+    served = start_server()
+    for title in ("a mug", "a plate"):
+        served.post("/v1/judge", json={"pairs": [{"query": "mug", "product": {"title": title}}]})
+    assert served.query("SELECT n_pairs, status FROM runs WHERE input = 'reljudge serve'") == [(2, "running")]

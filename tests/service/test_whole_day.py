@@ -224,3 +224,6 @@ def test_a_killed_service_loses_no_acknowledged_label(tmp_path: Path) -> None:
         standing = the_store.con.execute("SELECT count(DISTINCT item_id), count(*) FROM annotator_labels"
                                          " WHERE queue = 'audit-day' AND undoes IS NULL").fetchall()[0]
     assert standing == (60, 60)  # the queue was finished after the restart, each pair labelled once
+    with Store(store) as the_store:
+        served = sorted(r.status for r in the_store.runs() if r.input == "reljudge serve")
+    assert served == ["done", "interrupted"]  # the killed service's run is marked as such by the next one

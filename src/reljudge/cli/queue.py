@@ -79,7 +79,7 @@ def list_(store: StorePath = None, as_json: AsJson = False) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table("queue", "scheme", "chosen by", "judge", "pairs", "twice", "labels", "done")
+    table = Table("queue", "scheme", "chosen by", "judge", "pairs", "to label twice", "labels", "done")
     for q in found:
         table.add_row(q.name, q.scheme, q.selection, q.judge, str(q.n_items), str(q.n_overlap), str(q.n_labels),
                       f"{q.n_done}/{q.n_items}")

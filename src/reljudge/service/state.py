@@ -44,6 +44,8 @@ T = TypeVar("T")
 COALESCE_PAIRS = 512
 #: Seconds a request waits for another process's turn of the store (a year's report reads for about a minute).
 STORE_WAIT = 120.0
+#: The input a service's run records.
+SERVE_RUN = "reljudge serve"
 #: Seconds between two looks for another process waiting for the store the service keeps open between requests.
 YIELD_CHECK = 0.1
 
@@ -140,7 +142,8 @@ class Service:
             if self.config.scheme:
                 options["scheme"] = self.config.scheme
             judge = load_judge(self.config.judge, **options)
-            self.run_id = self.call(self.store.start_run, judge.identity, "reljudge serve")
+            self.call(self.store.interrupt_runs, SERVE_RUN)  # an earlier service killed on this store
+            self.run_id = self.call(self.store.start_run, judge.identity, SERVE_RUN)
         except Exception as exc:
             # any failure must reach /v2/health/ready and the log, not end the thread silently
             self.load_error = f"{type(exc).__name__}: {exc}"
@@ -193,6 +196,15 @@ class Service:
         with self.store.turn():
             return fn(*args, **kwargs)
 
+    def _record(self, pending: Any) -> list[Judged]:
+        """A batch's save, and the run's counts so far, in one turn of the store."""
+        results = record(self.store, pending, run_id=self.run_id, scheme=self.judge.scheme.name)
+        self.served["pairs"] += sum(r.n_cached + r.n_judged for r in results)
+        self.served["cached"] += sum(r.n_cached for r in results)
+        if self.run_id is not None:
+            self.store.count_run(self.run_id, n_pairs=self.served["pairs"], n_cached=self.served["cached"])
+        return results
+
     async def judge_pairs(self, pairs: Sequence[Pair]) -> Judged:
         """A request's judgments, judged with whatever other requests are waiting (see batching.py)."""
         self.require_judge()
@@ -204,12 +216,10 @@ class Service:
         pending = await self.run(look_up, self.judge, self.store, requests)
         pending = await asyncio.get_running_loop().run_in_executor(
             self.judging, functools.partial(judge_pending, self.judge, pending, self.config.batch_size))
-        results = await self.run(record, self.store, pending, run_id=self.run_id, scheme=self.judge.scheme.name)
+        results = await self.run(self._record, pending)
         seconds = pending.seconds
         cached = sum(r.n_cached for r in results)
         judged = sum(r.n_judged for r in results)
-        self.served["pairs"] += cached + judged
-        self.served["cached"] += cached
         self.metrics.pairs.labels(source="cache").inc(cached)
         self.metrics.pairs.labels(source="judge").inc(judged)
         self.metrics.batch_requests.observe(len(requests))
