@@ -1,7 +1,8 @@
 """What every request of the service shares: the store, the judge once loaded, the queues' state and the metrics.
 
 The store is one DuckDB connection, which is not safe to use from two threads at once; so every piece of work that
-touches it runs, in the order asked, on one worker thread that owns it (`run`), and the event loop stays free to
+touches it runs on one worker thread that owns it (`run`; a judge batch's lookup and save after the people's
+requests waiting, `run_later`: service/worker.py), and the event loop stays free to
 accept requests and answer health checks meanwhile. (Threads taking turns at a lock did the same work slower: 50
 of them waking for each release.) The judge computes on a thread of its own (`judging`), between a batch's lookup
 and its save on the store's thread (service/batching.py), so a label is taken while a batch is being judged.
@@ -36,6 +37,7 @@ from reljudge.service.batching import Batcher, Judged, judge_pending, look_up, r
 from reljudge.service.errors import NotReady, TooLarge
 from reljudge.service.labelling import Labelling
 from reljudge.service.metrics import Metrics
+from reljudge.service.worker import LATER, PriorityWorker
 from reljudge.store import Store
 
 log = logging.getLogger(__name__)
@@ -97,7 +99,7 @@ class Service:
     def __init__(self, config: ServiceConfig, *, on_load_failure: Callable[[BaseException], None] | None = None):
         self.config = config
         self.metrics = Metrics()
-        self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reljudge-store")
+        self.worker = PriorityWorker("reljudge-store")
         #: the judge computes here, touching no store, so people's requests go on meanwhile on the store's thread
         self.judging = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reljudge-judge")
         self.csrf_secret = b""  # read in open(): kept beside the store, so open pages' forms survive a restart
@@ -181,10 +183,13 @@ class Service:
                            "(reljudge serve --max-batch)")
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Call `fn` in one turn of the store on the worker thread that owns the store and the judge, and wait for
-        it without blocking."""
-        return await asyncio.get_running_loop().run_in_executor(
-            self.worker, functools.partial(self._in_turn, fn, *args, **kwargs))
+        """Call `fn` in one turn of the store on the worker thread that owns the store, and wait for it without
+        blocking."""
+        return await asyncio.wrap_future(self.worker.submit(self._in_turn, fn, *args, **kwargs))
+
+    async def run_later(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """`run`, after the people's requests waiting: for a judge batch's lookup and save."""
+        return await asyncio.wrap_future(self.worker.submit(self._in_turn, fn, *args, priority=LATER, **kwargs))
 
     def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """`run` for a caller outside the event loop (the judge loader, shutdown, tests): blocks until done."""
@@ -213,10 +218,10 @@ class Service:
         return await self.batcher.judge(pairs)
 
     async def _judge_batch(self, requests: list[Sequence[Pair]]) -> list[Judged]:
-        pending = await self.run(look_up, self.judge, self.store, requests)
+        pending = await self.run_later(look_up, self.judge, self.store, requests)
         pending = await asyncio.get_running_loop().run_in_executor(
             self.judging, functools.partial(judge_pending, self.judge, pending, self.config.batch_size))
-        results = await self.run(self._record, pending)
+        results = await self.run_later(self._record, pending)
         seconds = pending.seconds
         cached = sum(r.n_cached for r in results)
         judged = sum(r.n_judged for r in results)
