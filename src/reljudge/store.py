@@ -21,7 +21,8 @@ the whole table cost ten times as much (bench/store_scale.py).
 DuckDB lets one process at a time open a file. So that the service, its annotators and the daily jobs share one
 store, a store opened `shared` holds the file only for a turn (`Store.turn`): the writes of one chunk, one label,
 one queue; between turns other processes take theirs, each waiting up to `wait` seconds for the file
-($RELJUDGE_STORE_WAIT). A store opened plainly holds the file for as long as it is open: one short command.
+($RELJUDGE_STORE_WAIT). A `linger`ing shared store (the service's) keeps the file between its turns until another
+process asks for it. A store opened plainly holds the file for as long as it is open: one short command.
 """
 
 from __future__ import annotations

@@ -32,11 +32,12 @@ def serve(
 ) -> None:
     """Serve the judge over HTTP and the labelling page, judgments written to and reused from the store.
 
-    POST /v1/judge and /v1/rerank (Cohere's shape) for clients with a token (`reljudge clients add NAME`; or
-    --open), GET /v2/health/live and /v2/health/ready, /metrics
-    (Prometheus), /docs (OpenAPI); the labelling and audit page at /queues, for annotators added with
-    `reljudge annotators add` on queues made with `reljudge queue add`. The server holds the store only while it
-    works on a request, so those commands, `reljudge judge` and `reljudge report` run on the same store beside it.
+    POST /v1/judge, /v1/rerank and /v2/rerank (Cohere's shapes) for clients with a token (`reljudge clients add
+    NAME`; or --open), GET /v2/health/live and /v2/health/ready, /metrics (Prometheus), /docs (OpenAPI); the
+    labelling page at /queues for annotators added with `reljudge annotators add` (the agreement and audit view
+    for those added with --reviewer) on queues made with `reljudge queue add`. The server hands the store to
+    another process within 0.1 s of its asking, so those commands, `reljudge judge` and `reljudge report` run on
+    the same store beside it.
     """
     import uvicorn
 
