@@ -131,10 +131,7 @@ class Service:
         while not self._closing.wait(YIELD_CHECK):
             store = self.store
             if store is not None:
-                try:
-                    self.worker.submit(store.yield_if_asked)
-                except RuntimeError:  # the worker has shut down
-                    return
+                self.worker.submit(store.yield_if_asked)
 
     def _load(self) -> None:
         from reljudge.judges.registry import load_judge
