@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import secrets
 import time
+from collections.abc import Callable
 
 from fastapi import Request, Response
 
@@ -45,14 +46,24 @@ async def annotator_of(service: Service, token: str | None, role: str = people_s
     """
     if not token:
         raise NotSignedIn(f"sign in with your {role} token (reljudge {role}s add NAME prints one)")
-    key = (people_store.token_digest(token), role)
+    name = await _recently_checked(service, token, role, people_store.annotator_for_token, token, role)
+    if name is None:
+        raise NotSignedIn(f"this token is no {role}'s, or it is revoked; ask for a new one (reljudge {role}s "
+                          "add NAME)")
+    return name
+
+
+async def _recently_checked(service: Service, secret: str, kind: str, look_up: Callable[..., str | None],
+                            *args: str) -> str | None:
+    """Who a token or session (`secret`, of `kind`) belongs to: `look_up(store, *args)`'s answer, kept for
+    TOKEN_RECHECK seconds; an unknown or revoked one is asked again every time."""
+    key = (people_store.token_digest(secret), kind)
     known = service.signed_in.get(key)
     if known is None or time.monotonic() - known[1] > TOKEN_RECHECK:
-        name = await service.run(people_store.annotator_for_token, service.store, token, role)
+        name = await service.run(look_up, service.store, *args)
         if name is None:
             service.signed_in.pop(key, None)
-            raise NotSignedIn(f"this token is no {role}'s, or it is revoked; ask for a new one (reljudge {role}s "
-                              "add NAME)")
+            return None
         known = service.signed_in[key] = (name, time.monotonic())
     return known[0]
 
@@ -88,16 +99,8 @@ async def page_annotator(request: Request) -> str | None:
     session = request.cookies.get(SESSION_COOKIE)
     if not session:
         return None
-    service = request.app.state.service
-    key = (people_store.token_digest(session), SESSION)
-    known = service.signed_in.get(key)
-    if known is None or time.monotonic() - known[1] > TOKEN_RECHECK:
-        name = await service.run(people_store.annotator_for_session, service.store, session)
-        if name is None:
-            service.signed_in.pop(key, None)
-            return None
-        known = service.signed_in[key] = (name, time.monotonic())
-    return known[0]
+    return await _recently_checked(request.app.state.service, session, SESSION, people_store.annotator_for_session,
+                                   session)
 
 
 async def start_session(service: Service, token: str) -> str:

@@ -33,7 +33,7 @@ from typing import Any, TypeVar
 from reljudge.judges import DEFAULT_JUDGE
 from reljudge.judges.base import Judge
 from reljudge.records import Pair
-from reljudge.service.batching import Batcher, Judged, judge_pending, look_up, record
+from reljudge.service.batching import Batcher, Judged, Pending, judge_pending, look_up, record
 from reljudge.service.errors import NotReady, TooLarge
 from reljudge.service.labelling import Labelling
 from reljudge.service.metrics import Metrics
@@ -113,6 +113,7 @@ class Service:
         self.signed_in: dict[tuple[str, str], tuple[str, float]] = {}
         self._on_load_failure = on_load_failure
         self._loader: threading.Thread | None = None
+        self._yielder: threading.Thread | None = None
         self._closing = threading.Event()
         self.batcher: Batcher | None = None
 
@@ -198,7 +199,7 @@ class Service:
         with self.store.turn():
             return fn(*args, **kwargs)
 
-    def _record(self, pending: Any) -> list[Judged]:
+    def _record(self, pending: Pending) -> list[Judged]:
         """A batch's save, and the run's counts so far, in one turn of the store."""
         results = record(self.store, pending, run_id=self.run_id, scheme=self.judge.scheme.name)
         self.served["pairs"] += sum(r.n_cached + r.n_judged for r in results)
