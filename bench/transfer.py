@@ -17,6 +17,12 @@ lexical judge, the stage encoders alone) scored on all ESCI pairs.
         --stage student=out/student/student:2 \
         --fine-tune minilm=MINILM_DIR:2:2e-4 --fine-tune hd-student=out/student/student/model:2:2e-4
 
+`--both SHARE ...` adds stacks fitted on ESCI and Home Depot's training queries together (Home Depot's rounded
+grades as ESCI labels, weighted SHARE times ESCI's pairs in all; `--only-both` skips the ESCI-only rows):
+    python bench/transfer.py --both 0.25 1 4 --only-both --out out/transfer-both
+`--order SHARE ...`: ESCI's own stack with the both-shop stack's expected grade as three more features:
+    python bench/transfer.py --order 1 4 --only-both --out out/transfer-both
+
 A --fine-tune encoder is trained on ESCI itself: its logits join the stack out of fold (5 query folds of seed 0),
 so its rows, and the "(seed 0)" row beside them, are CV over that one fold seed.
 """
@@ -104,14 +110,8 @@ def fine_tuned_logits(base: Path, layers: int, learning_rate: float, pairs: list
 
 def stage_features(proba: np.ndarray, pairs: list) -> np.ndarray:
     """Expected grade, its z-score and gap to the best within the query, and the log-probabilities."""
-    from reljudge.judges.features.lexical import group_z
-
-    grade = proba @ np.array([0.0, 1.0, 2.0])
-    z, gap = np.zeros(len(pairs)), np.zeros(len(pairs))
-    for members in pd.Series(range(len(pairs))).groupby([p.query_id for p in pairs]).groups.values():
-        members = np.asarray(members)
-        z[members], gap[members] = group_z(grade[members]), grade[members] - grade[members].max()
-    return np.column_stack([grade, z, gap, np.log(np.clip(proba, 1e-9, 1.0))])
+    return np.hstack([stage_features_of(proba @ np.array([0.0, 1.0, 2.0]), pairs),
+                      np.log(np.clip(proba, 1e-9, 1.0))])
 
 
 def ranking_figures(expected: np.ndarray, human: np.ndarray, groups: list) -> dict:
@@ -127,10 +127,12 @@ def ranking_figures(expected: np.ndarray, human: np.ndarray, groups: list) -> di
             "r": round(float(r), 4), "worth": round(float(worth(r)), 4)}
 
 
-def esci_cv(features: np.ndarray, pairs: list, y: np.ndarray, scheme, seeds: int = SEEDS) -> tuple[float, dict]:
+def esci_cv(features: np.ndarray, pairs: list, y: np.ndarray, scheme, seeds: int = SEEDS,
+            extra: tuple | None = None) -> tuple[float, dict]:
     """Grouped 5-fold CV over the queries, averaged over fold seeds, at the grid's best C by alpha (one seed, the
-    folds of the out-of-fold logits, for a stack that reads them)."""
-    from reljudge.train.common import agreement_figures, fit_linear
+    folds of the out-of-fold logits, for a stack that reads them). `extra` = (features, y, weight) of another shop's
+    pairs that join every fold's fit (ESCI's own pairs weigh 1)."""
+    from reljudge.train.common import agreement_figures
     from reljudge.train.encoder import query_folds, stacked_logits
 
     grades = np.asarray(scheme.grades, dtype=float)
@@ -141,8 +143,7 @@ def esci_cv(features: np.ndarray, pairs: list, y: np.ndarray, scheme, seeds: int
             folds, proba = query_folds(pairs, 5, seed), np.zeros((len(y), scheme.k))
             for fold in range(5):
                 kept, held = folds != fold, folds == fold
-                logits = stacked_logits(fit_linear(features[kept], y[kept], scheme.k, C=C, max_iter=1000, seed=0),
-                                        features[held])
+                logits = stacked_logits(fit_with(features[kept], y[kept], extra, scheme.k, C), features[held])
                 e = np.exp(logits - logits.max(axis=1, keepdims=True))
                 proba[held] = e / e.sum(axis=1, keepdims=True)
             alpha = agreement_figures(scheme, [scheme.labels[i] for i in y],
@@ -154,12 +155,131 @@ def esci_cv(features: np.ndarray, pairs: list, y: np.ndarray, scheme, seeds: int
     return best
 
 
+def cached_array(path: Path, compute) -> np.ndarray:
+    """`compute()`, kept in `path` for the next run."""
+    if not path.exists():
+        np.save(path, compute())
+    return np.load(path)
+
+
+def fit_with(x: np.ndarray, y: np.ndarray, extra: tuple | None, k: int, C: float) -> dict:
+    """The stack fitted on ESCI's pairs, and on another shop's weighted pairs where `extra` gives them."""
+    from reljudge.train.common import fit_linear
+
+    if extra is None:
+        return fit_linear(x, y, k, C=C, max_iter=1000, seed=0)
+    x_extra, y_extra, weight = extra
+    return fit_linear(np.vstack([x, x_extra]), np.concatenate([y, y_extra]), k, C=C, max_iter=1000, seed=0,
+                      sample_weight=np.concatenate([np.ones(len(y)), np.full(len(y_extra), weight)]),
+                      prior_rows=np.arange(len(y) + len(y_extra)) < len(y))
+
+
+def both_shops(blocks: dict, hd_blocks: dict, hd_train: list, pairs: list, y: np.ndarray, esci, held: list,
+               ratings: np.ndarray, shares: tuple[float, ...]) -> list[dict]:
+    """Stacks fitted on ESCI and Home Depot's training queries together: Home Depot's rounded mean grades as
+    ESCI labels (3 E, 2 S, 1 I), weighted so that they count `share` times ESCI's pairs in all. Scored by ESCI
+    CV (Home Depot's pairs in every fold's fit) and on Home Depot's held-out queries."""
+    from reljudge.train.encoder import stacked_logits
+
+    as_esci = {"3": esci.labels.index("E"), "2": esci.labels.index("S"), "1": esci.labels.index("I")}
+    y_hd = np.array([as_esci[p.label] for p in hd_train])
+    rows = []
+    for chosen in (["lexical"], ["lexical", "semantic"]):
+        x, x_hd = np.hstack([blocks[b][0] for b in chosen]), np.hstack([hd_blocks[b] for b in chosen])
+        for share in shares:
+            extra = (x_hd, y_hd, share * len(y) / len(y_hd))
+            C, cv = esci_cv(x, pairs, y, esci, seeds=2, extra=extra)
+            logits = stacked_logits(fit_with(x, y, extra, esci.k, C), np.hstack([blocks[b][1] for b in chosen]))
+            rows.append({"judge": f"stack on ESCI + Home Depot x{share}: " + " + ".join(chosen), "C": C,
+                         "esci_cv": cv, "esci_to_hd": ranking_figures(expected_grade(logits, esci), ratings,
+                                                                      [p.query_id for p in held])})
+            print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+    return rows
+
+
+def order_stage(blocks: dict, hd_blocks: dict, hd_train: list, pairs: list, y: np.ndarray, esci, held: list,
+                ratings: np.ndarray, share: float, C_order: float = 0.1) -> list[dict]:
+    """The order from both shops under labels from ESCI alone: the expected grade of the stack fitted on ESCI and
+    Home Depot (`both_shops`, at `share`), its z-score and gap to the best within the query, join ESCI's own
+    features in a stack fitted on ESCI's labels alone. ESCI CV refits the both-shop stack without each held fold
+    (its grade on the fold's pairs is out of fold); Home Depot's held-out pairs are scored by the stacks fitted on
+    everything."""
+    from reljudge.train.common import agreement_figures
+    from reljudge.train.encoder import query_folds, stacked_logits
+
+    as_esci = {"3": esci.labels.index("E"), "2": esci.labels.index("S"), "1": esci.labels.index("I")}
+    y_hd = np.array([as_esci[p.label] for p in hd_train])
+    grades = np.asarray(esci.grades, dtype=float)
+    rows = []
+    for chosen in (["lexical", "semantic"],):
+        x, x_hd = np.hstack([blocks[b][0] for b in chosen]), np.hstack([hd_blocks[b] for b in chosen])
+        x_held = np.hstack([blocks[b][1] for b in chosen])
+        extra = (x_hd, y_hd, share * len(y) / len(y_hd))
+
+        def with_order(features: np.ndarray, order: dict, members: list) -> np.ndarray:
+            return np.hstack([features, stage_features_of(expected_grade(stacked_logits(order, features), esci) / 3,
+                                                          members)])
+
+        best = None
+        for C in GRID:
+            runs = []
+            for seed in range(2):
+                folds, proba = query_folds(pairs, 5, seed), np.zeros((len(y), esci.k))
+                for fold in range(5):
+                    kept, out = np.flatnonzero(folds != fold), np.flatnonzero(folds == fold)
+                    order = fit_with(x[kept], y[kept], extra, esci.k, C_order)
+                    label_head = fit_with(with_order(x[kept], order, [pairs[i] for i in kept]), y[kept], None,
+                                          esci.k, C)
+                    logits = stacked_logits(label_head, with_order(x[out], order, [pairs[i] for i in out]))
+                    e = np.exp(logits - logits.max(axis=1, keepdims=True))
+                    proba[out] = e / e.sum(axis=1, keepdims=True)
+                alpha = agreement_figures(esci, [esci.labels[i] for i in y],
+                                          [esci.labels[i] for i in proba.argmax(axis=1)])["alpha"]
+                runs.append({"alpha": alpha, **ranking_figures(proba @ grades, grades[y],
+                                                               [p.query_id for p in pairs])})
+            mean = {key: round(float(np.mean([r[key] for r in runs])), 4) for key in runs[0]}
+            if best is None or mean["alpha"] > best[1]["alpha"]:
+                best = (C, mean)
+        C, cv = best
+        order = fit_with(x, y, extra, esci.k, C_order)
+        label_head = fit_with(with_order(x, order, pairs), y, None, esci.k, C)
+        logits = stacked_logits(label_head, with_order(x_held, order, held))
+        rows.append({"judge": f"labels from ESCI over the order of ESCI + Home Depot x{share}: " + " + ".join(chosen),
+                     "C": C, "esci_cv": cv, "esci_to_hd": ranking_figures(expected_grade(logits, esci), ratings,
+                                                                          [p.query_id for p in held])})
+        print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+    return rows
+
+
+def stage_features_of(score: np.ndarray, pairs: list) -> np.ndarray:
+    """A score, its z-score and its gap to the best within the query."""
+    from reljudge.judges.features.lexical import group_z
+
+    z, gap = np.zeros(len(pairs)), np.zeros(len(pairs))
+    for members in pd.Series(range(len(pairs))).groupby([p.query_id for p in pairs]).groups.values():
+        members = np.asarray(members)
+        z[members], gap[members] = group_z(score[members]), score[members] - score[members].max()
+    return np.column_stack([score, z, gap])
+
+
+def expected_grade(logits: np.ndarray, scheme) -> np.ndarray:
+    """The expected grade (E 3, S 2, C 1, I 0) under the stack's probabilities."""
+    e = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return (e / e.sum(axis=1, keepdims=True)) @ np.asarray(scheme.grades, dtype=float)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--stage", action="append", default=[],
                         help="NAME=FOLDER:LAYERS, a stage trained on Home Depot's training queries (repeatable)")
     parser.add_argument("--fine-tune", action="append", default=[],
                         help="NAME=BASE:LAYERS:LR, an encoder fine-tuned on ESCI, its logits out of fold (repeatable)")
+    parser.add_argument("--both", type=float, nargs="*", default=(),
+                        help="also stacks fitted on ESCI and Home Depot's training queries, Home Depot weighted "
+                             "SHARE times ESCI in all (e.g. --both 0.25 1 4)")
+    parser.add_argument("--order", type=float, nargs="*", default=(),
+                        help="also ESCI's label stack over the order of the both-shop stack at SHARE")
+    parser.add_argument("--only-both", action="store_true", help="skip the ESCI-only rows")
     parser.add_argument("--out", type=Path, default=ROOT / "out" / "transfer", help="cached stage probabilities")
     args = parser.parse_args()
     if not (ESCI_DATA.exists() and HOMEDEPOT.exists()):
@@ -211,6 +331,16 @@ def main() -> int:
         sets += [["lexical", "semantic", "(seed 0)"]]
         blocks["(seed 0)"] = (np.zeros((len(pairs), 0)), np.zeros((len(held), 0)))
     rows = []
+    if args.both:
+        hd_blocks = {name: cached_array(args.out / f"hd-train-{name}.npy", lambda f=f: f(hd_train))
+                     for name, f in (("lexical", pair_features), ("semantic", semantic))}
+        rows += both_shops(blocks, hd_blocks, hd_train, pairs, y, esci, held, ratings, tuple(args.both))
+    for share in args.order:
+        hd_blocks = {name: cached_array(args.out / f"hd-train-{name}.npy", lambda f=f: f(hd_train))
+                     for name, f in (("lexical", pair_features), ("semantic", semantic))}
+        rows += order_stage(blocks, hd_blocks, hd_train, pairs, y, esci, held, ratings, share)
+    if args.only_both:
+        sets = []
     for chosen in sets:
         x = np.hstack([blocks[b][0] for b in chosen])
         single = bool(one_seed & set(chosen)) or "(seed 0)" in chosen

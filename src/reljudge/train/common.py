@@ -18,7 +18,8 @@ from reljudge.records import Pair, query_key
 ABSENT_LOGIT = -50.0
 
 
-def fit_linear(features: np.ndarray, y: np.ndarray, k: int, *, C: float, max_iter: int, seed: int) -> dict[str, list]:
+def fit_linear(features: np.ndarray, y: np.ndarray, k: int, *, C: float, max_iter: int, seed: int,
+               sample_weight: np.ndarray | None = None, prior_rows: np.ndarray | None = None) -> dict[str, list]:
     """Standardise, fit a multinomial logistic regression, then prior offsets: the lexical judge's classifier.
 
     Shared with the cross-encoder's stacked classifier, which fits it on lexical features and encoder logits.
@@ -29,6 +30,10 @@ def fit_linear(features: np.ndarray, y: np.ndarray, k: int, *, C: float, max_ite
         y: label indices in [0, k); at least two distinct values.
         k: the number of labels (labels absent from `y` get `ABSENT_LOGIT` and are never predicted).
         C, max_iter, seed: passed to scikit-learn's LogisticRegression.
+        sample_weight: each pair's weight in the fit (None: all 1), so that pairs from another shop can join a
+            stack without outweighing the scheme's own.
+        prior_rows: a mask of the pairs whose label mix the offsets aim at (None: all of them): the scheme's own
+            pairs, when another shop's pairs, mapped onto its labels, join the fit.
 
     Returns:
         {"mean", "scale"} of the scaler, {"coef" (k x d), "intercept", "offsets"} of the classifier, as lists;
@@ -47,10 +52,11 @@ def fit_linear(features: np.ndarray, y: np.ndarray, k: int, *, C: float, max_ite
     scaler = StandardScaler().fit(features)
     standardised = scaler.transform(features)
     classifier = LogisticRegression(C=C, max_iter=max_iter, random_state=seed)
-    classifier.fit(standardised, y)
+    classifier.fit(standardised, y, sample_weight=sample_weight)
     coef, intercept = _full_rank(classifier.coef_, classifier.intercept_, present, k)
     logits = standardised @ coef.T + intercept
-    target = np.bincount(y, minlength=k) / len(y)
+    target = np.bincount(y if prior_rows is None else y[prior_rows], minlength=k)
+    target = target / target.sum()
     offsets = np.zeros(k)
     offsets[present] = prior_offsets(_log_softmax(logits[:, present]), target[present])
     return {"mean": scaler.mean_.tolist(), "scale": scaler.scale_.tolist(), "coef": coef.tolist(),
