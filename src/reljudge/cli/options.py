@@ -132,18 +132,30 @@ def parse_columns(text: str | None) -> dict[str, str] | None:
 
 
 def reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn reljudge's own errors into one red line on stderr and exit status 2, with no traceback."""
+    """Turn reljudge's own errors, and a module an uninstalled extra brings, into one red line on stderr and exit
+    status 2, with no traceback."""
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from reljudge.errors import ReljudgeError
+        from reljudge.extras import missing_extra
 
         try:
             return command(*args, **kwargs)
         except ReljudgeError as exc:
-            from rich.console import Console
-
-            Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-            raise typer.Exit(2) from None
+            _error_line(str(exc))
+        except ModuleNotFoundError as exc:
+            line = missing_extra(exc)
+            if line is None:
+                raise
+            _error_line(line)
 
     return wrapper
+
+
+def _error_line(message: str) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+
+    Console(stderr=True).print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    raise typer.Exit(2) from None

@@ -52,6 +52,9 @@ def report(
     if output is None and not json_out and png is None:
         raise typer.BadParameter("say where the report goes: --output report.html, --json or --png DIR",
                                  param_hint="--output")
+    if output or png:  # the charts' extra, asked for before any work
+        import altair  # noqa: F401
+        import vl_convert  # noqa: F401
     try:
         options = ReportOptions(since=since.date() if since else None, until=until.date() if until else None,
                                 by=tuple(by or ()), reference_days=reference, judge=judge, scheme=scheme,

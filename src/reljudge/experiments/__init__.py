@@ -9,7 +9,7 @@ effect with its interval and MDE, and whether a judge's labels lead to the same 
     ppi         the judge's effect on every query corrected by human labels on some (prediction-powered)
     validate    Kendall's tau / Spearman's rho of judge vs human per-query metric, and the two effects
     simulation  coverage, variance and false-positive rate of a design on a population with a known effect
-    plot        a forest plot of the per-stratum effects (plotly)
+    plot        a forest plot of the per-stratum effects (altair, rendered by vl-convert)
 """
 
 from __future__ import annotations

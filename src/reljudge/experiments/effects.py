@@ -120,14 +120,14 @@ def srs_variance(values: StratifiedMean, design: Design) -> float:
 
 
 def bh_adjust(p_values: list[float]) -> list[float]:
-    """Benjamini-Hochberg adjusted p-values (statsmodels' fdr_bh): p_(i) * m / i, made monotone from the top.
+    """Benjamini-Hochberg adjusted p-values (SciPy's): p_(i) * m / i, made monotone from the top.
 
     Controls the false discovery rate across strata: among strata called significant at the adjusted level q,
     at most a share q are expected to have no true effect.
     """
-    from statsmodels.stats.multitest import multipletests
+    from scipy.stats import false_discovery_control
 
-    return [float(p) for p in multipletests(p_values, method="fdr_bh")[1]] if p_values else []
+    return [float(p) for p in false_discovery_control(p_values, method="bh")] if p_values else []
 
 
 def estimate_effect(control: np.ndarray, treatment: np.ndarray, design: Design, *, alpha: float = 0.05,

@@ -1,72 +1,70 @@
-"""A forest plot of an experiment's effect per stratum, with intervals, drawn with plotly.
+"""A forest plot of an experiment's effect per stratum, with intervals: a Vega-Lite spec built with altair, the
+report's chart library, rendered by vl-convert in-process.
 
-HTML is written self-contained (plotly.js embedded, about 5 MB) so it opens offline. PNG needs plotly's image
-export, kaleido, which drives a Chrome it must find or download; reljudge does not install either.
+HTML is written self-contained (Vega's JavaScript bundled in the page) so it opens offline; PNG is rendered by
+vl-convert too, with no browser.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from reljudge.errors import ReljudgeError
 from reljudge.io.atomic import atomic_path
 
-if TYPE_CHECKING:
-    import plotly.graph_objects as go
-
 PLOT_SUFFIXES: tuple[str, ...] = (".html", ".png")
 
 
-def effects_figure(report: dict, *, title: str = "") -> go.Figure:
-    """Each stratum's effect and interval, and the overall one at the top, on a shared axis with a line at 0.
+def effects_figure(report: dict, *, title: str = "") -> dict:
+    """Each stratum's effect and interval, and the overall one at the top, on a shared axis with a rule at 0, as
+    a Vega-Lite spec.
 
     Args:
         report: what `estimate_effect` returns.
         title: the figure's title (e.g. the metric and the arms).
     """
-    import plotly.graph_objects as go
+    import altair as alt
+    import pandas as pd
 
-    rows = list(reversed(report["per_stratum"]))
-    labels = [f"{row['stratum']} (n={row['n']}, BH p={_p(row['p_adjusted'])})" for row in rows]
-    labels.append(f"<b>overall</b> (n={report['n_queries']}, p={_p(report['p_value'])})")
-    effects = [row["effect"] for row in rows] + [report["effect"]]
-    lows = [row["ci_low"] for row in rows] + [report["ci_low"]]
-    highs = [row["ci_high"] for row in rows] + [report["ci_high"]]
-    figure = go.Figure(go.Scatter(
-        x=effects, y=labels, mode="markers",
-        marker={"size": [8] * len(rows) + [12], "color": ["#4c78a8"] * len(rows) + ["#e45756"]},
-        error_x={"type": "data", "symmetric": False, "array": [h - e for h, e in zip(highs, effects)],
-                 "arrayminus": [e - lo for e, lo in zip(effects, lows)]},
-        hovertemplate="%{y}<br>effect %{x:.4f}<extra></extra>",
-    ))
+    rows = [{"row": f"overall (n={report['n_queries']}, p={_p(report['p_value'])})", "effect": report["effect"],
+             "low": report["ci_low"], "high": report["ci_high"], "overall": True}]
+    rows += [{"row": f"{row['stratum']} (n={row['n']}, BH p={_p(row['p_adjusted'])})", "effect": row["effect"],
+              "low": row["ci_low"], "high": row["ci_high"], "overall": False} for row in report["per_stratum"]]
+    frame = pd.DataFrame(rows)
     confidence = round(100 * (1 - report["alpha"]))
-    figure.add_vline(x=0, line_dash="dash", line_color="grey")
-    figure.update_layout(title=title or f"effect per stratum, {confidence}% intervals",
-                         xaxis_title=f"treatment - control ({confidence}% interval)", template="plotly_white",
-                         height=160 + 40 * len(labels), margin={"l": 20, "r": 20})
-    return figure
+    order = list(frame["row"])
+    y = alt.Y("row:N", sort=order, title=None)
+    x_title = f"treatment - control ({confidence}% interval)"
+    base = alt.Chart(frame)
+    intervals = base.mark_rule(color="#4c78a8").encode(x=alt.X("low:Q", title=x_title), x2="high:Q", y=y)
+    points = base.mark_point(filled=True).encode(
+        x="effect:Q", y=y,
+        color=alt.condition("datum.overall", alt.value("#e45756"), alt.value("#4c78a8")),
+        size=alt.condition("datum.overall", alt.value(120), alt.value(60)),
+        tooltip=["row", alt.Tooltip("effect:Q", format=".4f")])
+    zero = alt.Chart(pd.DataFrame({"x": [0.0]})).mark_rule(strokeDash=[4, 4], color="grey").encode(x="x:Q")
+    chart = (intervals + points + zero).properties(
+        title=title or f"effect per stratum, {confidence}% intervals", width=560, height=30 * len(frame))
+    return chart.to_dict()
 
 
-def write_figure(figure: go.Figure, path: str | Path) -> Path:
-    """Write the figure as .html (self-contained) or .png (needs kaleido and Chrome), atomically.
+def write_figure(spec: dict, path: str | Path) -> Path:
+    """Write the figure as .html (self-contained, opens offline) or .png, atomically.
 
     Raises:
-        ReljudgeError: another suffix, or PNG asked for without a working kaleido.
+        ReljudgeError: another suffix.
     """
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in PLOT_SUFFIXES:
         raise ReljudgeError(f"cannot write a plot as {suffix or '(no suffix)'!r}: use {' or '.join(PLOT_SUFFIXES)}")
+    import vl_convert
+
     with atomic_path(path) as temporary:
         if suffix == ".html":
-            figure.write_html(temporary, include_plotlyjs=True, full_html=True)
+            Path(temporary).write_text(vl_convert.vegalite_to_html(spec, bundle=True), encoding="utf-8")
         else:
-            try:
-                figure.write_image(temporary, format="png")
-            except Exception as exc:  # kaleido missing, or present without a Chrome to drive
-                raise ReljudgeError(f"cannot write PNG ({exc}); PNG export needs `pip install kaleido` and a Chrome "
-                                    f"(`plotly_get_chrome`): write .html instead") from None
+            Path(temporary).write_bytes(vl_convert.vegalite_to_png(spec, scale=2.0))
     return path
 
 

@@ -13,7 +13,6 @@ from collections.abc import Sequence
 import krippendorff
 import numpy as np
 import pandas as pd
-from crowdkit.aggregation import MajorityVote
 from sklearn.metrics import cohen_kappa_score
 
 from reljudge.errors import ReljudgeError, SchemeError
@@ -184,12 +183,11 @@ def annotator_agreement(annotations: pd.DataFrame, scheme: LabelScheme) -> dict:
 
 
 def aggregate_labels(annotations: pd.DataFrame, scheme: LabelScheme) -> pd.DataFrame:
-    """One label per pair by majority vote (crowd-kit's `MajorityVote`), ties broken by the scheme's label order.
+    """One label per pair by majority vote, ties broken by the scheme's label order.
 
-    crowd-kit picks the first of the tied columns of its probability table, whose order follows the data rather
-    than the scheme; we reorder the columns to `scheme.labels` first, so a tie goes to the label listed first:
-    for ESCI the more relevant (E before S before C before I), for graded scales the lower grade. The same votes
-    therefore always give the same label, whatever order the rows came in.
+    The votes are counted in a pair x label table whose columns follow `scheme.labels`, and the first of the tied
+    columns wins: for ESCI the more relevant (E before S before C before I), for graded scales the lower grade. The
+    same votes therefore always give the same label, whatever order the rows came in.
 
     Args:
         annotations: long form pair_id / annotator / label (see `annotator_agreement`).
@@ -199,16 +197,11 @@ def aggregate_labels(annotations: pd.DataFrame, scheme: LabelScheme) -> pd.DataF
         DataFrame with columns pair_id, label, n_annotators, one row per pair in order of first appearance.
     """
     data = _annotations(annotations, scheme)
-    votes = data.rename(columns={"pair_id": "task", "annotator": "worker"})[["task", "worker", "label"]]
-    with warnings.catch_warnings():
-        # crowd-kit 1.4 calls DataFrame.eval(inplace=True), which pandas 3.1 deprecates; nothing we can act on
-        warnings.filterwarnings("ignore", message="The inplace keyword", module="crowdkit")
-        proba = MajorityVote().fit_predict_proba(votes)
-    proba = proba.reindex(columns=list(scheme.labels), fill_value=0.0)
+    votes = pd.crosstab(data["pair_id"], data["label"]).reindex(columns=list(scheme.labels), fill_value=0)
     order = pd.unique(data["pair_id"])
     return pd.DataFrame({
         "pair_id": order,
-        "label": proba.idxmax(axis=1).reindex(order).to_numpy(),
+        "label": votes.idxmax(axis=1).reindex(order).to_numpy(),
         "n_annotators": data.groupby("pair_id")["annotator"].nunique().reindex(order).to_numpy(),
     })
 

@@ -17,7 +17,8 @@ _DRAWS_PER_SLICE = 1_000_000  # resamples x queries drawn at once (8 MB of count
 
 
 def compared_units(rows: pd.DataFrame, scheme: LabelScheme) -> pd.DataFrame:
-    """One row per judged unit people labelled: its annotators' labels aggregated by majority vote (crowd-kit).
+    """One row per judged unit people labelled: its annotators' labels aggregated by majority vote
+    (`metrics.agreement.aggregate_labels`).
 
     Args:
         rows: `query.labelled`'s rows, one per judgment and annotator.

@@ -70,7 +70,7 @@ def _among(long: pd.DataFrame, scheme: LabelScheme) -> dict[str, Any]:
 
 
 def _judge(given: pd.DataFrame, long: pd.DataFrame, scheme: LabelScheme) -> dict[str, Any]:
-    """The judge's label at selection time against the people's majority label (crowd-kit, ties by scheme order)."""
+    """The judge's label at selection time against the people's majority label (ties by scheme order)."""
     k = scheme.k
     confusion = np.zeros((k, k), dtype=int)
     if long.empty:

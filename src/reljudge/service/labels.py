@@ -15,7 +15,7 @@ def queue_labels(store: Store, queue: str) -> pd.DataFrame:
 
     Undone labels and "can't judge" answers are left out; `pair_id` is the id the pair had in the file the queue
     was made from, so the rows join that file. Several annotators of one pair stay separate rows: aggregating them
-    is the reader's business (crowd-kit, as `evaluate --annotations` does).
+    is the reader's business (a majority vote, as `evaluate --annotations` does).
 
     Raises:
         UnknownName: no such queue.
