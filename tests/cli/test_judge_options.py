@@ -16,7 +16,7 @@ import typer
 from reljudge.cli.judge_options import JudgeChoice, declared_flags
 from reljudge.cli.main import app
 from reljudge.errors import ReljudgeError
-from reljudge.judges.registry import BUILTIN_OPTIONS, options_model
+from reljudge.judges.registry import builtin_judges, options_model
 
 JUDGE_COMMANDS = (("judge",), ("evaluate",), ("experiment", "analyze"), ("experiment", "validate"))
 
@@ -30,7 +30,7 @@ def command_options(path: tuple[str, ...]) -> list[str]:
 
 def test_every_option_field_of_every_family_is_a_flag_of_every_command_that_opens_a_judge():
     wanted = {"--judge", "--option"}
-    for family in BUILTIN_OPTIONS:
+    for family in builtin_judges():
         model = options_model(family)
         wanted |= {"--" + name.replace("_", "-") for name in model.model_fields if model.is_flag(name)}
     assert {"--base-url", "--template", "--precision", "--threads", "--max-retries"} <= wanted
@@ -43,8 +43,8 @@ def test_every_option_field_of_every_family_is_a_flag_of_every_command_that_open
 
 def test_a_field_two_families_declare_is_one_flag_in_the_panel_of_both():
     [template] = [flag for flag in declared_flags() if flag.name == "template"]
-    assert template.families == ("causal", "api")
-    assert template.panel == "Causal LM and API judges (--judge causal[:DIR], api:MODEL)"
+    assert template.families == ("api", "causal")
+    assert template.panel == "API and causal LM judges (--judge api:MODEL, causal[:DIR])"
     assert "Causal LM judges: " in template.help and "API judges: " in template.help
     [precision] = [flag for flag in declared_flags() if flag.name == "precision"]
     assert precision.kind is str and precision.panel == "Causal LM judge (--judge causal[:DIR])"
@@ -73,9 +73,9 @@ def test_a_flag_the_chosen_judge_does_not_declare_is_refused_naming_the_judges_t
     choice = JudgeChoice.from_command_line("lexical", {"template": "x", "threads": 2}, None)
     with pytest.raises(ReljudgeError) as refused:
         choice.load_options()
-    assert str(refused.value) == ("--threads: only for cross-encoder judges (--judge cross-encoder[:DIR]); "
-                                  "--template: only for causal LM judges (--judge causal[:DIR]) or API judges "
-                                  "(--judge api:MODEL), not 'lexical'")
+    assert str(refused.value) == ("--template: only for API judges (--judge api:MODEL) or causal LM judges "
+                                  "(--judge causal[:DIR]); --threads: only for cross-encoder judges "
+                                  "(--judge cross-encoder[:DIR]), not 'lexical'")
     with pytest.raises(ReljudgeError, match="--option progress: set by the command"):
         JudgeChoice.from_command_line("api:m", {}, ["progress=false"]).load_options()
 

@@ -113,10 +113,10 @@ def declared_flags() -> tuple[JudgeFlag, ...]:
 
 
 def _flags_from_models() -> tuple[JudgeFlag, ...]:
-    from reljudge.judges.registry import BUILTIN_OPTIONS, options_model
+    from reljudge.judges.registry import builtin_judges, options_model
 
     found: dict[str, JudgeFlag] = {}
-    for family in BUILTIN_OPTIONS:
+    for family in builtin_judges():
         model = options_model(family)
         for name, info in model.model_fields.items():
             if not model.is_flag(name):

@@ -23,7 +23,6 @@ from reljudge.judges.base import JudgeBase
 from reljudge.judges.features.lexical import FEATURE_NAMES, pair_features
 from reljudge.judges.model_dir import model_scheme, pinned_spec, shipped_directory
 from reljudge.judges.options import JudgeOptions
-from reljudge.judges.registry import register
 from reljudge.labels import LabelScheme
 from reljudge.records import Pair
 
@@ -148,7 +147,6 @@ def _parse(text: str, where: str) -> dict[str, Any]:
 SHIPPED = "lexical-esci"
 
 
-@register("lexical", options=JudgeOptions)
 def lexical_judge(argument: str | None, scheme: LabelScheme | None, options: JudgeOptions) -> LexicalJudge:
     """Build the lexical judge from its spec argument: None (the shipped model) or a model directory.
 

@@ -15,7 +15,6 @@ from reljudge.errors import JudgeError
 from reljudge.judges.base import JudgeBase
 from reljudge.judges.model_dir import shipped_directory
 from reljudge.judges.options import JudgeOptions
-from reljudge.judges.registry import register
 from reljudge.labels import LabelScheme, get_scheme
 from reljudge.records import Pair
 
@@ -65,7 +64,6 @@ def load_majority(path: Path, name: str) -> MajorityJudge:
     return MajorityJudge(scheme, counts, spec=f"{name}@{digest}")
 
 
-@register("majority", options=JudgeOptions)
 def majority_factory(argument: str | None, scheme: LabelScheme | None, options: JudgeOptions) -> MajorityJudge:
     """`majority` is fitted on the ESCI train split and ships with reljudge; `majority:DIR` loads a refit one."""
     if argument is None:

@@ -1,17 +1,20 @@
 """The registry: judge families by spec name, each with the factory that builds it and the options it declares.
 
-A spec is "name" or "name:argument" (lexical, majority, lexical:DIR, causal:DIR, api:MODEL). A family module
-registers itself with `@register(name, options=Model)` when imported; built-in families are imported only when a
-spec names them, and their option models live in light modules, so `reljudge --help` and the light judges never
-pay for torch or an HTTP client.
+A spec is "name" or "name:argument" (lexical, majority, lexical:DIR, causal:DIR, api:MODEL). Families are found
+through the `reljudge.judges` entry points of the installed packages, reljudge's own built-ins among them
+(`judges.builtin`): each names a `JudgePlugin`, whose options model and factory are imported only when a spec
+names the family, so `reljudge --help` and the light judges never pay for torch or an HTTP client. A judge defined
+in a script or notebook registers itself with `@register(name, options=Model)`.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
 from pydantic import ValidationError
@@ -32,23 +35,31 @@ class Family:
     options: type[JudgeOptions]
 
 
-_REGISTRY: dict[str, Family] = {}
+@dataclass(frozen=True)
+class JudgePlugin:
+    """What a `reljudge.judges` entry point names: a family's options model and its factory, each the object itself
+    or a "module:attribute" string imported only when a spec names the family (keep the options in a light module).
 
-#: Built-in families: the module that registers each, and where its option model lives (a light module).
-BUILTIN_JUDGES = {
-    "lexical": "reljudge.judges.lexical",
-    "majority": "reljudge.judges.majority",
-    "cross-encoder": "reljudge.judges.encoder.judge",
-    "causal": "reljudge.judges.causal.judge",
-    "api": "reljudge.judges.api.judge",
-}
-BUILTIN_OPTIONS = {
-    "lexical": "reljudge.judges.options:JudgeOptions",
-    "majority": "reljudge.judges.options:JudgeOptions",
-    "cross-encoder": "reljudge.judges.encoder.options:EncoderOptions",
-    "causal": "reljudge.judges.causal.options:CausalOptions",
-    "api": "reljudge.judges.api.options:ApiOptions",
-}
+    In the plugin package's pyproject.toml: `[project.entry-points."reljudge.judges"]` `title-match =
+    "mypackage.plugin:title_match"`, where `title_match = JudgePlugin(options=..., factory=...)`.
+    """
+
+    factory: JudgeFactory | str
+    options: type[JudgeOptions] | str = JudgeOptions
+
+    def family(self, name: str) -> Family:
+        return Family(name, _resolve(self.factory, name), self.options_model(name))
+
+    def options_model(self, name: str) -> type[JudgeOptions]:
+        model = _resolve(self.options, name)
+        if not (isinstance(model, type) and issubclass(model, JudgeOptions)):
+            raise JudgeError(f"judge {name!r}: its options {self.options!r} are not a JudgeOptions model")
+        return model
+
+
+ENTRY_POINT_GROUP = "reljudge.judges"
+
+_REGISTRY: dict[str, Family] = {}
 
 _PIN = re.compile(r"@(?P<digest>[0-9a-f]{12})$")
 
@@ -64,7 +75,40 @@ def register(name: str, options: type[JudgeOptions] = JudgeOptions) -> Callable[
 
 
 def available_judges() -> list[str]:
-    return sorted(set(_REGISTRY) | set(BUILTIN_JUDGES))
+    return sorted(set(_REGISTRY) | set(_declared()))
+
+
+def builtin_judges() -> list[str]:
+    """The families reljudge itself declares, by name (the ones whose options are CLI flags)."""
+    return sorted(name for name, point in _declared().items() if point.value.startswith("reljudge."))
+
+
+@functools.cache
+def _declared() -> dict[str, EntryPoint]:
+    """The installed packages' `reljudge.judges` entry points by family name (read once per process)."""
+    return {point.name: point for point in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def _plugin(name: str) -> JudgePlugin:
+    try:
+        plugin = _declared()[name].load()
+    except Exception as exc:  # a broken plugin package: say which, whatever went wrong inside it
+        raise JudgeError(f"judge {name!r}: its entry point {_declared()[name].value!r} cannot be loaded ({exc})") \
+            from exc
+    if not isinstance(plugin, JudgePlugin):
+        raise JudgeError(f"judge {name!r}: its entry point {_declared()[name].value!r} is not a JudgePlugin")
+    return plugin
+
+
+def _resolve(target: Any, name: str) -> Any:
+    """An object, or the attribute a "module:attribute" string names (imported now)."""
+    if not isinstance(target, str):
+        return target
+    module, _, attribute = target.partition(":")
+    try:
+        return getattr(importlib.import_module(module), attribute)
+    except AttributeError as exc:
+        raise JudgeError(f"judge {name!r}: {target!r} names nothing ({exc})") from exc
 
 
 def parse_spec(spec: str) -> tuple[str, str | None]:
@@ -84,9 +128,8 @@ def options_model(name: str) -> type[JudgeOptions]:
     """The options a family declares, without importing a built-in judge (only its light options module)."""
     if name in _REGISTRY:
         return _REGISTRY[name].options
-    if name in BUILTIN_OPTIONS:
-        module, _, attribute = BUILTIN_OPTIONS[name].partition(":")
-        return getattr(importlib.import_module(module), attribute)
+    if name in _declared():
+        return _plugin(name).options_model(name)
     raise JudgeError(f"unknown judge {name!r} (known judges: {', '.join(available_judges())})")
 
 
@@ -125,7 +168,8 @@ def load_judge(spec: str | JudgeIdentity | Mapping[str, Any], scheme: LabelSchem
         return rebuild_judge(spec if isinstance(spec, JudgeIdentity) else JudgeIdentity.from_dict(dict(spec)))
     pin = _PIN.search(spec)
     name, argument = parse_spec(spec[: pin.start()] if pin else spec)
-    _import_builtin(name)
+    if name not in _REGISTRY and name in _declared():
+        _REGISTRY[name] = _plugin(name).family(name)
     if name not in _REGISTRY:
         raise JudgeError(f"unknown judge {name!r} in spec {spec!r} (known judges: {', '.join(available_judges())})")
     family = _REGISTRY[name]
@@ -160,7 +204,3 @@ def rebuild_judge(identity: JudgeIdentity, **runtime: Any) -> Judge:
                          f"(it now loads {judge.spec})")
     return judge
 
-
-def _import_builtin(name: str) -> None:
-    if name in BUILTIN_JUDGES and name not in _REGISTRY:
-        importlib.import_module(BUILTIN_JUDGES[name])

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
-from reljudge.errors import ReljudgeError
+from reljudge.errors import JudgingStopped
 
 #: Statuses worth another try: the server is busy or failing for the moment.
 RETRY_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
@@ -61,7 +61,7 @@ class Failure:
 Outcome = Reply | Failure
 
 
-class ApiUnavailable(ReljudgeError):
+class ApiUnavailable(JudgingStopped):
     """The server cannot be used for the rest of the run.
 
     Attributes:
@@ -72,7 +72,6 @@ class ApiUnavailable(ReljudgeError):
     def __init__(self, message: str, outcomes: Sequence[Outcome | None] = ()):
         super().__init__(message)
         self.outcomes = list(outcomes)
-        self.judgments: list = []
 
 
 class _Retryable(Exception):

@@ -31,7 +31,6 @@ from reljudge.errors import JudgeError
 from reljudge.judges.api.client import ApiClient, ApiUnavailable, ClientConfig, Failure, Outcome, Reply, Usage
 from reljudge.judges.api.options import ApiOptions
 from reljudge.judges.base import JudgeBase
-from reljudge.judges.registry import register
 from reljudge.labels import LabelScheme, get_scheme
 from reljudge.prompts.fields import fit_fields
 from reljudge.prompts.templates import Template, default_template, load_template
@@ -226,7 +225,6 @@ def _reply_bar(enabled: bool, total: int, usage: Usage) -> Iterator[Callable[[Ou
         yield tick
 
 
-@register("api", options=ApiOptions)
 def api_factory(argument: str | None, scheme: LabelScheme | None, options: ApiOptions) -> ApiJudge:
     """`api:MODEL`, asked with the options of `ApiOptions` (the CLI's --base-url, --template, --examples ...).
 

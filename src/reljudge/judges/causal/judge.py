@@ -34,7 +34,6 @@ from reljudge.judges.model_dir import (
     read_model_config,
     shipped_model,
 )
-from reljudge.judges.registry import register
 from reljudge.labels import LabelScheme, get_scheme
 from reljudge.prompts.templates import load_template
 from reljudge.records import Pair
@@ -147,7 +146,6 @@ def _scheme_of(config: dict[str, Any], wanted: LabelScheme | None) -> LabelSchem
 SHIPPED = "causal-esci"
 
 
-@register("causal", options=CausalOptions)
 def causal_judge(argument: str | None, scheme: LabelScheme | None, options: CausalOptions) -> CausalJudge:
     """Build the judge from its spec argument (see the module docstring)."""
     if argument is None:

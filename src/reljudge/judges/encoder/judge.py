@@ -41,7 +41,6 @@ from reljudge.judges.model_dir import (
     read_model_config,
     shipped_model,
 )
-from reljudge.judges.registry import register
 from reljudge.labels import LabelScheme
 from reljudge.records import Pair, query_key
 
@@ -265,7 +264,6 @@ def _read_config(directory: Path) -> dict[str, Any]:
 SHIPPED = "cross-encoder-esci"
 
 
-@register("cross-encoder", options=EncoderOptions)
 def cross_encoder_judge(argument: str | None, scheme: LabelScheme | None, options: EncoderOptions) -> EncoderJudge:
     """Build the judge from its spec argument: None (the shipped model) or a model directory."""
     if argument is None:
