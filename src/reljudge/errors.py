@@ -34,5 +34,18 @@ class SchemeError(ReljudgeError):
     """A label scheme spec that cannot be parsed, or a label that is not in the scheme."""
 
 
+class JudgingStopped(ReljudgeError):
+    """A judge that could not go on (an API server that cannot be used) after judging some of the pairs.
+
+    Attributes:
+        judgments: one per pair asked for, in their order: the Judgment made before it stopped, None elsewhere, so
+            the caller keeps what was judged.
+    """
+
+    def __init__(self, message: str, judgments: list | None = None):
+        super().__init__(message)
+        self.judgments: list = list(judgments or [])
+
+
 class JudgeError(ReljudgeError):
     """A judge spec that names no known judge, or a judge that cannot be loaded."""

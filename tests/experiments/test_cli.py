@@ -80,7 +80,8 @@ def test_analyze_with_human_labels_finds_the_oracle_better(files, tmp_path):
     assert [s["stratum"] for s in report["per_stratum"]] == ["source=a", "source=b"]
     per_query = pd.read_csv(tmp_path / "pq.csv")
     assert list(per_query.columns) == ["query_id", "stratum", "weight", "control", "treatment", "diff"]
-    assert "plotly" in (tmp_path / "effects.html").read_text()[:5000].lower()
+    page = (tmp_path / "effects.html").read_text()
+    assert "vega" in page.lower() and "source=a (n=" in page and "<script src=" not in page  # offline: Vega inline
 
 
 def test_analyze_with_a_judge_shares_labels_through_the_store(files, tmp_path):
@@ -169,3 +170,18 @@ def test_analyze_refuses_judge_options_without_a_judge(files):
     refused = run("analyze", "--sample", files["sample"], "--control", files["control"], "--treatment",
                   files["treatment"], "--qrels", EXAMPLE_PAIRS, "--base-url", "http://127.0.0.1:9/v1", code=2).output
     assert "--base-url: a judge's options, but no --judge was given" in " ".join(refused.split())
+
+
+def test_the_library_verb_gives_the_report_the_command_prints(files, tmp_path):
+    import reljudge
+
+    run("sample", "--queries", files["queries"], "--n", 5, "--output", files["sample"])
+    arms = ("--sample", files["sample"], "--control", files["control"], "--treatment", files["treatment"], "--k", 3)
+    printed = json.loads(run("analyze", *arms, "--judge", "lexical", "--pairs", EXAMPLE_PAIRS, "--qrels",
+                             EXAMPLE_PAIRS, "--store", tmp_path / "s.duckdb", "--json").stdout)
+    with Store(tmp_path / "s.duckdb") as store:
+        analysis = reljudge.analyze_experiment(files["sample"], files["control"], files["treatment"],
+                                               judge=reljudge.load_judge("lexical"), pairs=EXAMPLE_PAIRS,
+                                               qrels=EXAMPLE_PAIRS, store=store, k=3)
+    assert analysis.report == printed and analysis.report["labels"].endswith(f"corrected by qrels:{EXAMPLE_PAIRS}")
+    assert {"labelled", "human_diff"} <= set(analysis.per_query.columns) and len(analysis.per_query) == 5

@@ -2,27 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
 from reljudge.cli.judge_options import JudgeChoice, judge_flags
 from reljudge.cli.options import NoStore, Scheme, StorePath, reports_errors
 
-if TYPE_CHECKING:
-    import pandas as pd
-
-    from reljudge.judges.base import Judge
-    from reljudge.labels import LabelScheme
-
 log = logging.getLogger(__name__)
-
-#: Gives the gain of each (query_id, product_id) pair it is asked for (those it cannot label are left out).
-GainSource = Callable[[Sequence[tuple[str, str]]], dict[tuple[str, str], float]]
 
 experiment_app = typer.Typer(help="Measure search experiments with judge labels: sample, analyze, validate.",
                              no_args_is_help=True)
@@ -96,71 +88,6 @@ def sample(
         console.print(f"wrote {output}", highlight=False)
 
 
-def _measure(sample_path: Path, control: Path, treatment: Path, sources: Sequence[GainSource], *, k: int,
-             metric: str, scheme: LabelScheme, min_gain: float | None) -> list[tuple[pd.DataFrame, int]]:
-    """Read the sample and both runs once; for each gain source, get the shown pairs' gains from
-    `gains_of(wanted)` and measure each arm (the measured table and the count of unjudged shown pairs)."""
-    from reljudge.experiments.arms import measure_arms, shown_pairs
-    from reljudge.io.experiment import read_sample
-    from reljudge.io.runs import ranked_lists, read_run
-    from reljudge.metrics.ranking import check_metric
-
-    check_metric(metric)
-    the_sample = read_sample(sample_path)
-    runs = [ranked_lists(read_run(path), k) for path in (control, treatment)]
-    wanted = shown_pairs(list(the_sample["query_id"]), *runs, k)
-    top = max(scheme.gains)
-    return [measure_arms(the_sample, *runs, gains_of(wanted), metric=metric, k=k, top_gain=top,
-                         min_gain=top if min_gain is None else min_gain,
-                         sources=(str(sample_path), str(control), str(treatment)))
-            for gains_of in sources]
-
-
-def _qrels_source(qrels: Path, scheme: LabelScheme) -> GainSource:
-    """Gains from a labels file, read once."""
-    from reljudge.experiments.labelling import label_gains
-    from reljudge.io.qrels import read_qrels
-
-    gains = label_gains(read_qrels(qrels, scheme=scheme), scheme)
-    return lambda wanted: gains
-
-
-def _judge_source(judge: Judge, pairs: Path, scheme: LabelScheme, store: Path | None, no_store: bool,
-                  expected: bool) -> GainSource:
-    """Gains from the judge's labels of the pairs asked for, through the store unless --no-store."""
-    from reljudge.experiments.labelling import judge_gains
-    from reljudge.io import read_pairs
-    from reljudge.store import Store
-
-    read = read_pairs(pairs, scheme=scheme)
-
-    def gains_of(wanted: Sequence[tuple[str, str]]) -> dict[tuple[str, str], float]:
-        if no_store:
-            return judge_gains(read.pairs, wanted, judge, store=None, source=str(pairs), expected=expected)
-        with Store(store) as the_store:
-            return judge_gains(read.pairs, wanted, judge, store=the_store, source=str(pairs), expected=expected,
-                               input_name=f"experiment:{pairs}")
-
-    return gains_of
-
-
-def _prediction_powered(judged: pd.DataFrame, human: pd.DataFrame, design, *, alpha: float, power: float
-                        ) -> tuple[dict, pd.DataFrame]:
-    """The judge's per-query metrics corrected by the human ones of the queries people labelled on every shown
-    result (see `experiments.ppi`), and the per-query table with labelled and human_diff columns."""
-    from reljudge.experiments.ppi import prediction_powered_effect
-
-    labelled = (human["unlabelled"] == 0).to_numpy()
-    partial = int(((human["unlabelled"] > 0) & (human["unlabelled"] < human["shown"])).sum())
-    if partial:
-        log.warning("%d sampled queries have human labels on only some of their shown results: they count as "
-                    "unlabelled", partial)
-    report = prediction_powered_effect(human["control"].to_numpy(), human["treatment"].to_numpy(),
-                                       judged["control"].to_numpy(), judged["treatment"].to_numpy(), labelled,
-                                       design, alpha=alpha, power=power)
-    return report, judged.assign(labelled=labelled, human_diff=human["diff"].where(labelled))
-
-
 @experiment_app.command("analyze")
 @reports_errors
 @judge_flags(default=None, help="Label the shown pairs with this judge.")
@@ -200,41 +127,27 @@ def analyze(
 
     from reljudge.cli.session import open_judge
     from reljudge.errors import ReljudgeError
-    from reljudge.experiments.design import design_from_sample
-    from reljudge.experiments.effects import estimate_effect
+    from reljudge.experiments.analysis import analyze_experiment
     from reljudge.labels import get_scheme
 
-    if choice.spec is None and qrels is None:
+    if choice.spec is None and qrels is None:  # said in flags here; the library says it in its arguments
         raise ReljudgeError("give --judge SPEC (with --pairs), --qrels FILE, or both as the source of labels")
     if choice.spec is not None and pairs is None:
         raise ReljudgeError("--judge needs --pairs PAIRS: the file with the query and product text to judge")
     if choice.spec is not None and qrels is not None and bootstrap > 0:
         raise ReljudgeError("--bootstrap is not available with --judge and --qrels together (prediction-powered)")
-    options = dict(k=k, metric=metric, min_gain=min_gain)
-    if choice.spec is not None:
-        judge, the_scheme = open_judge(choice, scheme, None, progress=not as_json)
-        source, labels = _judge_source(judge, pairs, the_scheme, store, no_store, expected_gain), judge.spec
-    else:
-        the_scheme = get_scheme(scheme or "esci")
-        source, labels = _qrels_source(qrels, the_scheme), f"qrels:{qrels}"
-    sources = [source] + ([_qrels_source(qrels, the_scheme)] if choice.spec is not None and qrels is not None
-                          else [])
-    (measured, unjudged), *human_measured = _measure(sample_path, control, treatment, sources, scheme=the_scheme,
-                                                     **options)
-    design = design_from_sample(measured)
-    if human_measured:
-        human, _ = human_measured[0]
-        report, measured = _prediction_powered(measured, human, design, alpha=alpha, power=power)
-        labels = f"{labels} corrected by qrels:{qrels}"
-    else:
-        report = estimate_effect(measured["control"].to_numpy(), measured["treatment"].to_numpy(), design,
-                                 alpha=alpha, power=power, bootstrap=bootstrap, seed=seed)
-    report = {"metric": metric, "k": k, "labels": labels, "unjudged": unjudged, **report}
+    judge, the_scheme = (open_judge(choice, scheme, None, progress=not as_json) if choice.spec is not None
+                         else (None, get_scheme(scheme or "esci")))
+    with _optional_store(store, no_store or judge is None) as the_store:
+        analysis = analyze_experiment(sample_path, control, treatment, judge=judge, pairs=pairs, qrels=qrels,
+                                      store=the_store, k=k, metric=metric, min_gain=min_gain,
+                                      expected_gain=expected_gain, scheme=the_scheme, alpha=alpha, power=power,
+                                      bootstrap=bootstrap, seed=seed)
+    report = analysis.report
     if per_query is not None:
         from reljudge.io.experiment import write_table
 
-        columns = ["query_id", "stratum", "weight", "control", "treatment", "diff", "labelled", "human_diff"]
-        write_table(per_query, measured[[c for c in columns if c in measured]])
+        write_table(per_query, analysis.per_query)
     if plot is not None:
         from reljudge.experiments.plot import effects_figure, write_figure
 
@@ -271,19 +184,28 @@ def validate(
     from rich.console import Console
 
     from reljudge.cli.session import open_judge
-    from reljudge.experiments.design import design_from_sample
-    from reljudge.experiments.validate import validate as compare
+    from reljudge.experiments.analysis import validate_judge
 
-    judge, the_scheme = open_judge(choice, None, None, progress=not as_json)
-    options = dict(k=k, metric=metric, scheme=the_scheme, min_gain=min_gain)
-    judge_source = _judge_source(judge, pairs, the_scheme, store, no_store, expected_gain)
-    (human, unjudged_human), (judged, unjudged_judge) = _measure(
-        sample_path, control, treatment, [_qrels_source(qrels, the_scheme), judge_source], **options)
-    result = {"metric": metric, "k": k, "judge": judge.spec, "unjudged_human": unjudged_human,
-              "unjudged_judge": unjudged_judge, **compare(human, judged, design_from_sample(human), alpha=alpha)}
+    judge, _ = open_judge(choice, None, None, progress=not as_json)
+    with _optional_store(store, no_store) as the_store:
+        result = validate_judge(sample_path, control, treatment, judge=judge, pairs=pairs, qrels=qrels,
+                                store=the_store, k=k, metric=metric, min_gain=min_gain, expected_gain=expected_gain,
+                                alpha=alpha)
     if as_json:
         typer.echo(json.dumps(result, allow_nan=False))
     else:
         from reljudge.experiments.render import render_validation
 
         render_validation(result, Console())
+
+
+@contextlib.contextmanager
+def _optional_store(path: Path | None, none: bool) -> Iterator[Any]:
+    """The store at `path` (the default store when None), or no store at all with --no-store."""
+    if none:
+        yield None
+        return
+    from reljudge.store import Store
+
+    with Store(path) as the_store:
+        yield the_store

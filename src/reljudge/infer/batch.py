@@ -16,7 +16,7 @@ from datetime import datetime
 
 import pandas as pd
 
-from reljudge.errors import ReljudgeError
+from reljudge.errors import JudgingStopped, ReljudgeError
 from reljudge.infer.progress import Progress
 from reljudge.judges.base import Judge, judgments
 from reljudge.labels import LabelScheme
@@ -178,7 +178,8 @@ def judge_pairs(
             try:
                 new = judgments(judge, [pairs[i] for i in chunk], batch_size=batch_size)
             except ReljudgeError as exc:
-                kept = [(i, j) for i, j in zip(chunk, getattr(exc, "judgments", None) or []) if j is not None]
+                made = exc.judgments if isinstance(exc, JudgingStopped) else []
+                kept = [(i, j) for i, j in zip(chunk, made) if j is not None]
                 save(found, [i for i, _ in kept], [j for _, j in kept], store=store, run_id=run_id,
                      scheme=judge.scheme.name)
                 if own_run:

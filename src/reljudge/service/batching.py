@@ -22,7 +22,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
-from reljudge.errors import ReljudgeError
+from reljudge.errors import JudgingStopped, ReljudgeError
 from reljudge.infer.batch import Lookup, lookup, save
 from reljudge.judges.base import Judge, judgments
 from reljudge.records import Judgment, Pair
@@ -69,7 +69,7 @@ def judge_pending(judge: Judge, pending: Pending, batch_size: int) -> Pending:
         pending.new = judgments(judge, todo, batch_size=batch_size) if todo else []
     except ReljudgeError as exc:
         pending.error = exc
-        pending.new = list(getattr(exc, "judgments", None) or [])
+        pending.new = list(exc.judgments) if isinstance(exc, JudgingStopped) else []
     pending.seconds = time.perf_counter() - started
     return pending
 
