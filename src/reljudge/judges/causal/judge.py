@@ -6,8 +6,12 @@ Specs:
 - `causal:BASE`: a base model zero-shot (a Hugging Face directory, or SmolLM2-135M-Instruct), with the `template`
   option's prompt (default esci-causal) and no offsets.
 
-The spec's digest covers the adapter's files (or the base's identity), the template's text and the precision, so
-labels from another adapter, prompt or precision are never served from the store's cache under this spec.
+The `backend` option runs the model with Hugging Face transformers (hf, the default) or vLLM's offline engine
+(vllm, `vllm_engine`): the same prompts, template and offsets.
+
+The spec's digest covers the adapter's files (or the base's identity), the template's text, the precision and a
+backend other than hf, so labels from another adapter, prompt, precision or engine are never served from the
+store's cache under this spec.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import numpy as np
 
 from reljudge.errors import JudgeError
 from reljudge.judges.base import JudgeBase
-from reljudge.judges.causal.model import choose_precision, device, load_causal_lm, resolve_base
+from reljudge.judges.causal.model import choose_precision, device, load_causal_lm, merged_model, resolve_base
 from reljudge.judges.causal.options import CausalOptions
 from reljudge.judges.causal.prompt import CausalPrompt
 from reljudge.judges.causal.scoring import label_log_proba
@@ -52,8 +56,9 @@ class CausalJudge(JudgeBase):
         source: an adapter directory (with reljudge.json), or a base model (directory or SmolLM2 name) zero-shot.
         location: how the spec names `source`; None for the shipped adapter.
         scheme: the scheme to report; an adapter's must match it.
-        precision: auto, fp32, bf16 or int8 (see `causal_model`).
+        precision: auto, fp32, bf16 or int8 (see `causal_model`; vllm: fp32 or bf16).
         template: a zero-shot judge's template (an adapter keeps the one it was trained with).
+        backend: hf or vllm (see the module docstring).
 
     Raises:
         JudgeError: a missing or malformed adapter, another scheme, ambiguous label answers.
@@ -62,7 +67,7 @@ class CausalJudge(JudgeBase):
     uses_query_group = False
 
     def __init__(self, source: str | Path | None, *, location: str | None = None, scheme: LabelScheme | None = None,
-                 precision: str = "auto", template: str | None = None):
+                 precision: str = "auto", template: str | None = None, backend: str = "hf"):
         import transformers
 
         directory = Path(source) if source is not None else None
@@ -95,8 +100,17 @@ class CausalJudge(JudgeBase):
         self.prompt = CausalPrompt(tokenizer, template_text, self.scheme, int(self.config["max_length"]),
                                    int(self.config["query_tokens"]))
         self.offsets = np.asarray(self.config["offsets"], dtype=float)
-        self.model = load_causal_lm(base.directory, self.precision, adapter)
-        self._digest = _digest(content, template_text.ident, self.precision)
+        self.backend = backend
+        self._digest = _digest(content, template_text.ident, self.precision, backend)
+        if backend == "vllm":
+            from reljudge.judges.causal.vllm_engine import VllmScorer, check_servable
+
+            check_servable(self.prompt, self.precision)  # refused, or vLLM found missing, before any merge or load
+            served = merged_model(base, adapter, self._digest) if adapter is not None else base.directory
+            self.model = None
+            self.engine = VllmScorer(served, self.precision, self.prompt.max_length + 1)
+        else:
+            self.model = load_causal_lm(base.directory, self.precision, adapter)
 
     @property
     def spec(self) -> str:
@@ -107,6 +121,8 @@ class CausalJudge(JudgeBase):
         """Probabilities over `scheme.labels`, (n, k); batch_size bounds the pairs in one forward pass."""
         if not pairs:
             return np.zeros((0, self.scheme.k))
+        if self.backend == "vllm":  # the engine batches by itself
+            return np.exp(self.engine.label_log_proba(self.prompt, self.prompt.pair_ids(pairs), self.offsets))
         log_proba = label_log_proba(self.model, self.prompt, self.prompt.pair_ids(pairs), batch_size, self.offsets)
         return np.exp(log_proba)
 
@@ -118,8 +134,9 @@ def adapter_spec(directory: Path, location: str | None, precision: str = "auto")
     return pinned_spec("causal", location, _digest(content, template, choose_precision(precision, device())))
 
 
-def _digest(content: str, template_ident: str, precision: str) -> str:
-    return hashlib.sha256(f"{content}\0{template_ident}\0{precision}".encode()).hexdigest()
+def _digest(content: str, template_ident: str, precision: str, backend: str = "hf") -> str:
+    engine = "" if backend == "hf" else f"\0{backend}"  # hf keeps the digests it had before there was a choice
+    return hashlib.sha256(f"{content}\0{template_ident}\0{precision}{engine}".encode()).hexdigest()
 
 
 def _base_location(identity: str) -> str | None:
@@ -150,6 +167,7 @@ def causal_judge(argument: str | None, scheme: LabelScheme | None, options: Caus
     """Build the judge from its spec argument (see the module docstring)."""
     if argument is None:
         directory = shipped_model(SHIPPED, "causal adapter", _MAKE_ONE)
-        return CausalJudge(directory, scheme=scheme, precision=options.precision, template=options.template)
+        return CausalJudge(directory, scheme=scheme, precision=options.precision, template=options.template,
+                           backend=options.backend)
     return CausalJudge(argument, location=argument, scheme=scheme, precision=options.precision,
-                       template=options.template)
+                       template=options.template, backend=options.backend)

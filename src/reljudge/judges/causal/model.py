@@ -81,9 +81,7 @@ def converted_smollm2(gguf: Path, digest: str) -> Path:
     logger.info("converting %s to safetensors in %s (once)", gguf.name, target)
     import transformers
 
-    target.parent.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=".converting-", dir=target.parent))
-    try:
+    def write(scratch: Path) -> None:
         tokenizer = transformers.AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
         quantised = transformers.AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
         config = quantised.config
@@ -95,9 +93,39 @@ def converted_smollm2(gguf: Path, digest: str) -> Path:
         model.load_state_dict(quantised.state_dict())
         model.save_pretrained(str(scratch))
         tokenizer.save_pretrained(str(scratch))
+
+    return _written_once(target, write)
+
+
+def merged_model(base: Base, adapter: Path, digest: str) -> Path:
+    """The base with the adapter merged in, in float32, saved once in the user's cache under the adapter's digest:
+    what an engine that serves one plain model (vLLM) loads."""
+    from reljudge.cache import cache_dir
+
+    target = cache_dir("models", f"merged-{digest[:16]}")
+    if (target / "config.json").exists():
+        return target
+    logger.info("merging the adapter %s into its base in %s (once)", adapter, target)
+    import transformers
+
+    def write(scratch: Path) -> None:
+        load_causal_lm(base.directory, "fp32", adapter).save_pretrained(str(scratch))
+        transformers.AutoTokenizer.from_pretrained(str(base.directory), local_files_only=True).save_pretrained(
+            str(scratch))
+
+    return _written_once(target, write)
+
+
+def _written_once(target: Path, write: Any) -> Path:
+    """`write(scratch)` into a scratch folder beside `target`, which then appears by an atomic rename, so a killed
+    run never leaves a half-written model (and a process that lost the race keeps the other's)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=".writing-", dir=target.parent))
+    try:
+        write(scratch)
         try:
             scratch.rename(target)
-        except OSError:  # another process converted it first
+        except OSError:  # another process wrote it first
             if not (target / "config.json").exists():
                 raise
     finally:
