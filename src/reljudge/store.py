@@ -326,12 +326,13 @@ class Store:
         self.con.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER, applied TIMESTAMP)")
         for version, sql in enumerate(MIGRATIONS, start=1):
             if version > self.schema_version:
-                with self._transaction():
+                with self.transaction():
                     self.con.execute(sql)
                     self.con.execute("INSERT INTO schema_version VALUES (?, ?)", [version, now()])
 
     @contextmanager
-    def _transaction(self) -> Iterator[None]:
+    def transaction(self) -> Iterator[None]:
+        """BEGIN ... COMMIT, rolled back on any error; inside a turn (the people's side writes through it too)."""
         self.con.execute("BEGIN")
         try:
             yield
@@ -369,7 +370,7 @@ class Store:
             return
         self.con.register("incoming_pairs", frame)
         try:
-            with self._transaction():
+            with self.transaction():
                 known = {h for _, h in self._rows_of("pairs", "incoming_pairs", "pair_hash")}
                 if known:
                     self.con.unregister("incoming_pairs")
@@ -397,7 +398,7 @@ class Store:
         if frame.empty:
             return 0
         self.con.register("incoming_labels", frame)
-        with self._transaction():
+        with self.transaction():
             self.con.execute(
                 "DELETE FROM human_labels h USING incoming_labels i"
                 " WHERE h.pair_hash = i.pair_hash AND h.source = ? AND h.annotator = i.annotator",
@@ -496,7 +497,7 @@ class Store:
         ).drop_duplicates(["pair_hash", "judge", "context"], keep="last")
         self.con.register("incoming_judgments", frame)
         try:
-            with self._transaction():
+            with self.transaction():
                 incoming = set(frame[["pair_hash", "judge", "context"]].itertuples(index=False, name=None))
                 since = None if replacing_since is None else replacing_since - CLOCK_MARGIN
                 replaced = [rowid for rowid, *key in self._rows_of("judgments", "incoming_judgments",

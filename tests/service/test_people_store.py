@@ -18,6 +18,7 @@ from reljudge.service.labels import queue_labels
 from reljudge.service.queues import add_queue
 from reljudge.service.selection import uncertainty
 from reljudge.store import Store
+from reljudge.store import now as store_clock
 
 
 def test_tokens_are_stored_hashed_and_can_be_revoked(tmp_path):
@@ -81,7 +82,7 @@ def test_labels_are_append_only_and_flow_back_in_long_form(tmp_path, example_pai
     with Store(tmp_path / "s.duckdb") as store:
         add_queue(store, load_judge("lexical"), pairs, name="q", select="random", n=4, overlap=1.0)
         labelling = Labelling(store)
-        start = people_store.now_utc()
+        start = store_clock()
         first = labelling.next_pair("q", "ann", now=start)
         labelling.answer("q", "ann", first.item_id, label="exact", now=start + timedelta(seconds=7))
         second = labelling.next_pair("q", "ann", now=start)

@@ -18,6 +18,7 @@ from reljudge.service.errors import InvalidField
 from reljudge.service.guideline import Guideline, guideline_for
 from reljudge.service.queue_state import Answer, Item, QueueState
 from reljudge.store import Store
+from reljudge.store import now as store_clock
 
 MAX_NOTE = 2000
 
@@ -42,7 +43,7 @@ class Labelling:
 
     def next_pair(self, queue: str, annotator: str, now: datetime | None = None) -> Item | None:
         """The pair to show `annotator` now (held for them until they answer), or None when none is left."""
-        now = now or people_store.now_utc()
+        now = now or store_clock()
         state = self.queue(queue)
         item_id, new = state.next_for(annotator, now)
         if item_id is None:
@@ -63,7 +64,7 @@ class Labelling:
                 note over MAX_NOTE characters.
             UnknownName, Conflict: see `QueueState.check_answer`.
         """
-        now = now or people_store.now_utc()
+        now = now or store_clock()
         state = self.queue(queue)
         scheme = self.scheme(queue)
         if cant_judge == (label is not None and label != ""):
@@ -86,7 +87,7 @@ class Labelling:
 
     def undo(self, queue: str, annotator: str, now: datetime | None = None) -> int:
         """Void the annotator's latest answer in `queue`; that pair is theirs to answer again. Returns its item id."""
-        now = now or people_store.now_utc()
+        now = now or store_clock()
         state = self.queue(queue)
         undone = state.last_answer(annotator)
         people_store.insert_undo(self.store, queue, undone, state.item(undone.item_id), now=now)

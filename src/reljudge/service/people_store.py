@@ -15,10 +15,9 @@ import hashlib
 import json
 import re
 import secrets
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 
 import pandas as pd
 
@@ -29,6 +28,7 @@ from reljudge.records import Product
 from reljudge.service.errors import Conflict, UnknownName
 from reljudge.service.queue_state import Answer, Item, QueueState
 from reljudge.store import Store, in_turn
+from reljudge.store import now as store_clock
 
 TOKEN_PREFIX = "rjt_"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
@@ -40,27 +40,12 @@ _CURRENT_ALL = """
       AND NOT EXISTS (SELECT 1 FROM annotator_labels u WHERE u.undoes = l.label_id)"""
 
 
-def now_utc() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
-
-
 def check_name(name: str, what: str) -> str:
     """Names appear in URLs and file names: letters, digits and _ . @ -, at most 64, starting alphanumeric."""
     if not _NAME.match(name or ""):
         raise ReljudgeError(f"{what} name {name!r} is not allowed: use letters, digits and _ . @ - (at most 64, "
                             "starting with a letter or digit)")
     return name
-
-
-@contextmanager
-def _transaction(store: Store) -> Iterator[None]:
-    store.con.execute("BEGIN")
-    try:
-        yield
-    except BaseException:
-        store.con.execute("ROLLBACK")
-        raise
-    store.con.execute("COMMIT")
 
 
 def _rows(store: Store, sql: str, params: Sequence[object] = ()) -> list[tuple]:
@@ -95,7 +80,7 @@ def add_annotator(store: Store, name: str, role: str = ANNOTATOR) -> str:
                        "reljudge annotators list, reljudge clients list)")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     store.con.execute("INSERT INTO annotators (annotator_id, token_sha256, created, revoked, role)"
-                      " VALUES (?, ?, ?, NULL, ?)", [name, token_digest(token), now_utc(), role])
+                      " VALUES (?, ?, ?, NULL, ?)", [name, token_digest(token), store_clock(), role])
     return token
 
 
@@ -111,7 +96,7 @@ def annotator_for_token(store: Store, token: str, role: str = ANNOTATOR) -> str 
 def start_session(store: Store, annotator: str) -> str:
     """A new session of the page for `annotator` (signed in with their token); returns its id, kept hashed."""
     session = secrets.token_urlsafe(32)
-    store.con.execute("INSERT INTO sessions VALUES (?, ?, ?, NULL)", [token_digest(session), annotator, now_utc()])
+    store.con.execute("INSERT INTO sessions VALUES (?, ?, ?, NULL)", [token_digest(session), annotator, store_clock()])
     return session
 
 
@@ -127,7 +112,7 @@ def annotator_for_session(store: Store, session: str) -> str | None:
 @in_turn
 def end_session(store: Store, session: str) -> None:
     store.con.execute("UPDATE sessions SET ended = ? WHERE session_sha256 = ? AND ended IS NULL",
-                      [now_utc(), token_digest(session)])
+                      [store_clock(), token_digest(session)])
 
 
 @in_turn
@@ -143,7 +128,7 @@ def revoke_annotator(store: Store, name: str, role: str = ANNOTATOR) -> None:
                         " AND list_contains(?, coalesce(role, 'annotator'))", [name, list(ROLES[role])]):
         raise UnknownName(f"no {role} {name!r} in {store.path} (see: reljudge {role}s list)")
     store.con.execute("UPDATE annotators SET revoked = ? WHERE annotator_id = ? AND revoked IS NULL",
-                      [now_utc(), name])
+                      [store_clock(), name])
 
 
 @in_turn
@@ -215,10 +200,10 @@ def create_queue(store: Store, name: str, *, scheme: LabelScheme, judge: JudgeId
     })
     store.con.register("incoming_items", frame)
     try:
-        with _transaction(store):
+        with store.transaction():
             store.con.execute("INSERT INTO queues VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                               [name, scheme.name, scheme.level, judge.spec, judge.to_json(), selection, overlap,
-                               source, now_utc()])
+                               source, store_clock()])
             store.con.execute("INSERT INTO queue_items SELECT ?, item_id, pair_hash, pair_id, wanted, score,"
                               " judge_label, judge_proba FROM incoming_items", [name])
     finally:
