@@ -132,8 +132,17 @@ def esci_cv(features: np.ndarray, pairs: list, y: np.ndarray, scheme, seeds: int
     """Grouped 5-fold CV over the queries, averaged over fold seeds, at the grid's best C by alpha (one seed, the
     folds of the out-of-fold logits, for a stack that reads them). `extra` = (features, y, weight) of another shop's
     pairs that join every fold's fit (ESCI's own pairs weigh 1)."""
+    from reljudge.train.encoder import stacked_logits
+
+    return grouped_cv(pairs, y, scheme, seeds, lambda C, kept, held: stacked_logits(
+        fit_with(features[kept], y[kept], extra, scheme.k, C), features[held]))
+
+
+def grouped_cv(pairs: list, y: np.ndarray, scheme, seeds: int, logits_of) -> tuple[float, dict]:
+    """(best C by alpha, its figures averaged over fold seeds) of grouped 5-fold CV over the queries, where
+    `logits_of(C, kept, held)` fits on the `kept` rows (a mask or indices) and gives the `held` rows' logits."""
     from reljudge.train.common import agreement_figures
-    from reljudge.train.encoder import query_folds, stacked_logits
+    from reljudge.train.encoder import query_folds
 
     grades = np.asarray(scheme.grades, dtype=float)
     best = None
@@ -143,7 +152,7 @@ def esci_cv(features: np.ndarray, pairs: list, y: np.ndarray, scheme, seeds: int
             folds, proba = query_folds(pairs, 5, seed), np.zeros((len(y), scheme.k))
             for fold in range(5):
                 kept, held = folds != fold, folds == fold
-                logits = stacked_logits(fit_with(features[kept], y[kept], extra, scheme.k, C), features[held])
+                logits = logits_of(C, kept, held)
                 e = np.exp(logits - logits.max(axis=1, keepdims=True))
                 proba[held] = e / e.sum(axis=1, keepdims=True)
             alpha = agreement_figures(scheme, [scheme.labels[i] for i in y],
@@ -174,15 +183,19 @@ def fit_with(x: np.ndarray, y: np.ndarray, extra: tuple | None, k: int, C: float
                       prior_rows=np.arange(len(y) + len(y_extra)) < len(y))
 
 
-def both_shops(blocks: dict, hd_blocks: dict, hd_train: list, pairs: list, y: np.ndarray, esci, held: list,
+def home_depot_as_esci(hd_train: list, esci) -> np.ndarray:
+    """Home Depot's rounded mean grades as ESCI label indices: 3 E, 2 S, 1 I."""
+    as_esci = {"3": esci.labels.index("E"), "2": esci.labels.index("S"), "1": esci.labels.index("I")}
+    return np.array([as_esci[p.label] for p in hd_train])
+
+
+def both_shops(blocks: dict, hd_blocks: dict, y_hd: np.ndarray, pairs: list, y: np.ndarray, esci, held: list,
                ratings: np.ndarray, shares: tuple[float, ...]) -> list[dict]:
-    """Stacks fitted on ESCI and Home Depot's training queries together: Home Depot's rounded mean grades as
-    ESCI labels (3 E, 2 S, 1 I), weighted so that they count `share` times ESCI's pairs in all. Scored by ESCI
-    CV (Home Depot's pairs in every fold's fit) and on Home Depot's held-out queries."""
+    """Stacks fitted on ESCI and Home Depot's training queries together (`y_hd`: `home_depot_as_esci`), Home
+    Depot's pairs weighted so that they count `share` times ESCI's in all. Scored by ESCI CV (Home Depot's pairs
+    in every fold's fit) and on Home Depot's held-out queries."""
     from reljudge.train.encoder import stacked_logits
 
-    as_esci = {"3": esci.labels.index("E"), "2": esci.labels.index("S"), "1": esci.labels.index("I")}
-    y_hd = np.array([as_esci[p.label] for p in hd_train])
     rows = []
     for chosen in (["lexical"], ["lexical", "semantic"]):
         x, x_hd = np.hstack([blocks[b][0] for b in chosen]), np.hstack([hd_blocks[b] for b in chosen])
@@ -197,58 +210,38 @@ def both_shops(blocks: dict, hd_blocks: dict, hd_train: list, pairs: list, y: np
     return rows
 
 
-def order_stage(blocks: dict, hd_blocks: dict, hd_train: list, pairs: list, y: np.ndarray, esci, held: list,
-                ratings: np.ndarray, share: float, C_order: float = 0.1) -> list[dict]:
+def order_stage(blocks: dict, hd_blocks: dict, y_hd: np.ndarray, pairs: list, y: np.ndarray, esci, held: list,
+                ratings: np.ndarray, share: float, C_order: float = 0.1) -> dict:
     """The order from both shops under labels from ESCI alone: the expected grade of the stack fitted on ESCI and
-    Home Depot (`both_shops`, at `share`), its z-score and gap to the best within the query, join ESCI's own
-    features in a stack fitted on ESCI's labels alone. ESCI CV refits the both-shop stack without each held fold
-    (its grade on the fold's pairs is out of fold); Home Depot's held-out pairs are scored by the stacks fitted on
-    everything."""
-    from reljudge.train.common import agreement_figures
-    from reljudge.train.encoder import query_folds, stacked_logits
+    Home Depot (`both_shops`, at `share`), its z-score and gap to the best within the query, join ESCI's lexical
+    and semantic features in a stack fitted on ESCI's labels alone. ESCI CV refits the both-shop stack without
+    each held fold (its grade on the fold's pairs is out of fold); Home Depot's held-out pairs are scored by the
+    stacks fitted on everything."""
+    from reljudge.train.encoder import stacked_logits
 
-    as_esci = {"3": esci.labels.index("E"), "2": esci.labels.index("S"), "1": esci.labels.index("I")}
-    y_hd = np.array([as_esci[p.label] for p in hd_train])
-    grades = np.asarray(esci.grades, dtype=float)
-    rows = []
-    for chosen in (["lexical", "semantic"],):
-        x, x_hd = np.hstack([blocks[b][0] for b in chosen]), np.hstack([hd_blocks[b] for b in chosen])
-        x_held = np.hstack([blocks[b][1] for b in chosen])
-        extra = (x_hd, y_hd, share * len(y) / len(y_hd))
+    chosen = ["lexical", "semantic"]
+    x, x_hd = np.hstack([blocks[b][0] for b in chosen]), np.hstack([hd_blocks[b] for b in chosen])
+    extra = (x_hd, y_hd, share * len(y) / len(y_hd))
 
-        def with_order(features: np.ndarray, order: dict, members: list) -> np.ndarray:
-            return np.hstack([features, stage_features_of(expected_grade(stacked_logits(order, features), esci) / 3,
-                                                          members)])
+    def with_order(features: np.ndarray, order: dict, members: list) -> np.ndarray:
+        return np.hstack([features, stage_features_of(expected_grade(stacked_logits(order, features), esci) / 3,
+                                                      members)])
 
-        best = None
-        for C in GRID:
-            runs = []
-            for seed in range(2):
-                folds, proba = query_folds(pairs, 5, seed), np.zeros((len(y), esci.k))
-                for fold in range(5):
-                    kept, out = np.flatnonzero(folds != fold), np.flatnonzero(folds == fold)
-                    order = fit_with(x[kept], y[kept], extra, esci.k, C_order)
-                    label_head = fit_with(with_order(x[kept], order, [pairs[i] for i in kept]), y[kept], None,
-                                          esci.k, C)
-                    logits = stacked_logits(label_head, with_order(x[out], order, [pairs[i] for i in out]))
-                    e = np.exp(logits - logits.max(axis=1, keepdims=True))
-                    proba[out] = e / e.sum(axis=1, keepdims=True)
-                alpha = agreement_figures(esci, [esci.labels[i] for i in y],
-                                          [esci.labels[i] for i in proba.argmax(axis=1)])["alpha"]
-                runs.append({"alpha": alpha, **ranking_figures(proba @ grades, grades[y],
-                                                               [p.query_id for p in pairs])})
-            mean = {key: round(float(np.mean([r[key] for r in runs])), 4) for key in runs[0]}
-            if best is None or mean["alpha"] > best[1]["alpha"]:
-                best = (C, mean)
-        C, cv = best
-        order = fit_with(x, y, extra, esci.k, C_order)
-        label_head = fit_with(with_order(x, order, pairs), y, None, esci.k, C)
-        logits = stacked_logits(label_head, with_order(x_held, order, held))
-        rows.append({"judge": f"labels from ESCI over the order of ESCI + Home Depot x{share}: " + " + ".join(chosen),
-                     "C": C, "esci_cv": cv, "esci_to_hd": ranking_figures(expected_grade(logits, esci), ratings,
-                                                                          [p.query_id for p in held])})
-        print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
-    return rows
+    def logits_of(C: float, kept: np.ndarray, out: np.ndarray) -> np.ndarray:
+        kept, out = np.flatnonzero(kept), np.flatnonzero(out)
+        order = fit_with(x[kept], y[kept], extra, esci.k, C_order)
+        label_head = fit_with(with_order(x[kept], order, [pairs[i] for i in kept]), y[kept], None, esci.k, C)
+        return stacked_logits(label_head, with_order(x[out], order, [pairs[i] for i in out]))
+
+    C, cv = grouped_cv(pairs, y, esci, 2, logits_of)
+    order = fit_with(x, y, extra, esci.k, C_order)
+    label_head = fit_with(with_order(x, order, pairs), y, None, esci.k, C)
+    logits = stacked_logits(label_head, with_order(np.hstack([blocks[b][1] for b in chosen]), order, held))
+    row = {"judge": f"labels from ESCI over the order of ESCI + Home Depot x{share}: " + " + ".join(chosen),
+           "C": C, "esci_cv": cv, "esci_to_hd": ranking_figures(expected_grade(logits, esci), ratings,
+                                                                [p.query_id for p in held])}
+    print(json.dumps(row), file=sys.stderr, flush=True)
+    return row
 
 
 def stage_features_of(score: np.ndarray, pairs: list) -> np.ndarray:
@@ -331,14 +324,12 @@ def main() -> int:
         sets += [["lexical", "semantic", "(seed 0)"]]
         blocks["(seed 0)"] = (np.zeros((len(pairs), 0)), np.zeros((len(held), 0)))
     rows = []
-    if args.both:
+    if args.both or args.order:
         hd_blocks = {name: cached_array(args.out / f"hd-train-{name}.npy", lambda f=f: f(hd_train))
                      for name, f in (("lexical", pair_features), ("semantic", semantic))}
-        rows += both_shops(blocks, hd_blocks, hd_train, pairs, y, esci, held, ratings, tuple(args.both))
-    for share in args.order:
-        hd_blocks = {name: cached_array(args.out / f"hd-train-{name}.npy", lambda f=f: f(hd_train))
-                     for name, f in (("lexical", pair_features), ("semantic", semantic))}
-        rows += order_stage(blocks, hd_blocks, hd_train, pairs, y, esci, held, ratings, share)
+        y_hd = home_depot_as_esci(hd_train, esci)
+        rows += both_shops(blocks, hd_blocks, y_hd, pairs, y, esci, held, ratings, tuple(args.both))
+        rows += [order_stage(blocks, hd_blocks, y_hd, pairs, y, esci, held, ratings, share) for share in args.order]
     if args.only_both:
         sets = []
     for chosen in sets:
