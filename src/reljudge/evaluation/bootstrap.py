@@ -13,15 +13,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from reljudge.evaluation.scalars import Resampled, resampled_values
 from reljudge.labels import LabelScheme
-from reljudge.metrics.agreement import alpha_from_confusion
-from reljudge.metrics.calibration import brier, ece
-from reljudge.metrics.classification import (
-    accuracy_from_confusion,
-    macro_f1_from_confusion,
-    optimistic_error_share_from_confusion,
-)
-from reljudge.metrics.worth import gain_correlation
 
 _CELLS_PER_CHUNK = 4_000_000  # resamples x pairs held in memory at once (32 MB of float64 weights)
 
@@ -46,9 +39,9 @@ def bootstrap_metrics(groups: np.ndarray, human: np.ndarray, judge: np.ndarray, 
             each resample's value is their mean weighted by how often each query was drawn.
 
     Returns:
-        {"alpha", "accuracy", "macro_f1", "optimistic_error_share"} (and "gain_r" with `expected_grades`, "ece",
-        "brier" with `proba`, and the names of `query_values`), each an array of B values; a resample where a
-        metric is undefined holds NaN.
+        each declared figure with an interval (`scalars.METRICS`: those reading grades only with `expected_grades`,
+        calibration only with `proba`) and each of `query_values`, by name, an array of B values; a resample where
+        a figure is undefined holds NaN.
     """
     codes, uniques = pd.factorize(np.asarray(groups))
     n_queries, k = len(uniques), scheme.k
@@ -57,24 +50,15 @@ def bootstrap_metrics(groups: np.ndarray, human: np.ndarray, judge: np.ndarray, 
     cells[np.arange(len(codes)), np.asarray(human) * k + np.asarray(judge)] = 1
     calibrated = None if proba is None else ~np.isnan(proba).any(axis=1)
     human_grades = None if expected_grades is None else np.asarray(scheme.grades, dtype=float)[np.asarray(human)]
+    rows = None if calibrated is None else proba[calibrated]
+    truth = None if calibrated is None else np.asarray(human)[calibrated]
     parts: list[dict[str, np.ndarray]] = []
     step = max(1, _CELLS_PER_CHUNK // max(len(codes), 1))
     for start in range(0, n_resamples, step):
         weights = draws[start:start + step][:, codes].astype(float)
-        matrices = (weights @ cells).reshape(-1, k, k)
-        part = {
-            "alpha": alpha_from_confusion(matrices, scheme.level),
-            "accuracy": accuracy_from_confusion(matrices),
-            "macro_f1": macro_f1_from_confusion(matrices),
-            "optimistic_error_share": optimistic_error_share_from_confusion(matrices, scheme.gains),
-        }
-        if human_grades is not None:
-            part["gain_r"] = gain_correlation(expected_grades, human_grades, sample_weight=weights)
-        if calibrated is not None and calibrated.any():
-            rows, truth, w = proba[calibrated], np.asarray(human)[calibrated], weights[:, calibrated]
-            part["ece"] = ece(rows, truth, sample_weight=w)
-            part["brier"] = brier(rows, truth, sample_weight=w)
-        parts.append(part)
+        parts.append(resampled_values(Resampled(
+            scheme, (weights @ cells).reshape(-1, k, k), weights, expected_grades, human_grades, calibrated, rows,
+            truth)))
     samples = {name: np.concatenate([np.atleast_1d(p[name]) for p in parts]) for name in parts[0]}
     for name, values in (query_values or {}).items():
         samples[name] = _resampled_means(draws, uniques, values)
@@ -89,14 +73,3 @@ def _resampled_means(draws: np.ndarray, queries: object, values: pd.Series) -> n
     weights = draws[:, columns].astype(float)
     with np.errstate(divide="ignore", invalid="ignore"):
         return (weights @ values.to_numpy(dtype=float)) / weights.sum(axis=1)
-
-
-def percentile_ci(values: np.ndarray, confidence: float = 0.95) -> list[float | None]:
-    """The percentile interval [q_{(1-c)/2}, q_{(1+c)/2}] of the defined resample values; [None, None] if none is."""
-    finite = np.asarray(values, dtype=float)
-    finite = finite[~np.isnan(finite)]
-    if finite.size == 0:
-        return [None, None]
-    tail = (1 - confidence) / 2 * 100
-    lo, hi = np.percentile(finite, [tail, 100 - tail])
-    return [float(lo), float(hi)]

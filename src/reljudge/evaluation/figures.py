@@ -12,13 +12,12 @@ import numpy as np
 import pandas as pd
 
 from reljudge.errors import ReljudgeError
-from reljudge.evaluation.bootstrap import bootstrap_metrics, percentile_ci
+from reljudge.evaluation.bootstrap import bootstrap_metrics
+from reljudge.evaluation.scalars import METRICS, Compared, percentile_ci
 from reljudge.labels import LabelScheme
-from reljudge.metrics.agreement import alpha, annotator_agreement, cohen_kappa
-from reljudge.metrics.calibration import brier, ece
-from reljudge.metrics.classification import accuracy, confusion, macro_f1, optimistic_error_share, per_class
+from reljudge.metrics.agreement import annotator_agreement
+from reljudge.metrics.classification import confusion, per_class
 from reljudge.metrics.within_query import expected_gain, per_query_auc, per_query_tau
-from reljudge.metrics.worth import gain_correlation, worth
 
 MISSING_SEGMENT = "(missing)"
 _REQUIRED = ("query_id", "human", "label")
@@ -40,17 +39,17 @@ def evaluate_frame(frame: pd.DataFrame, scheme: LabelScheme, *, by: list[str] | 
         by: segment columns; each value gets the same figures under report["by"][column][value]
             (a missing value is keyed "(missing)").
         bootstrap: B > 0 adds report["ci"] = {metric: [lo, hi]}, 95% percentile intervals over B resamples of
-            queries with replacement (all pairs of a drawn query come along), for alpha, gain_r, worth, accuracy,
-            macro_f1, optimistic_error_share and, with probabilities, ece and brier; and a "ci" to each
-            within_query figure.
+            queries with replacement (all pairs of a drawn query come along), for each figure of
+            `scalars.METRICS` that declares one (ece and brier with probabilities); and a "ci" to each within_query
+            figure.
         seed: seeds the bootstrap; the same seed gives the same intervals.
         annotations: long-form pair_id / annotator / label of the individual humans; adds report["humans"], their
             agreement among themselves on the frame's pairs (see `annotator_agreement`), the ceiling for the judge.
 
     Returns:
-        {"scheme", "labels", "level", "n", "n_unscored", "n_unlabelled", "alpha", "gain_r", "worth" (see
-        `_gain_figures`), "accuracy", "macro_f1", "cohen_kappa", "ece", "brier" (None without probabilities),
-        "optimistic_error_share", "per_class", "confusion" (rows human, columns judge), "human_distribution",
+        {"scheme", "labels", "level", "n", "n_unscored", "n_unlabelled", each figure of `scalars.METRICS` by
+        name (alpha, gain_r, worth, accuracy, macro_f1, cohen_kappa, ece, brier, optimistic_error_share; ece and
+        brier None without probabilities), "per_class", "confusion" (rows human, columns judge), "human_distribution",
         "predicted_distribution", "within_query" ({"kendall_tau": {"mean", "n_queries"}, "top_label_auc": {"mean",
         "n_queries", "label"}}, see `_within_query`)}, plus "ci"/"bootstrap", "by" and "humans" when asked.
         Undefined figures are None, so `json.dumps(report, allow_nan=False)` works.
@@ -85,29 +84,19 @@ def _figures(pairs: pd.DataFrame, scheme: LabelScheme, proba_columns: list[str] 
     compared = pairs[pairs["human"].notna() & pairs["label"].notna()]
     human, judge = compared["human"].tolist(), compared["label"].tolist()
     scores = _pair_scores(compared, scheme, proba_columns)
-    figures: dict = {
+    proba, truth = (None, None) if proba_columns is None else _calibration_rows(compared, scheme, proba_columns)
+    pairs_compared = Compared(scheme, human, judge, scores["expected_grade"], scores["human_grade"], proba, truth)
+    return {
         "n": len(compared),
         "n_unscored": int(pairs["label"].isna().sum()),
         "n_unlabelled": int(pairs["human"].isna().sum()),
-        "alpha": alpha(human, judge, scheme),
-        **_gain_figures(scores),
-        "accuracy": accuracy(human, judge),
-        "macro_f1": macro_f1(human, judge, labels),
-        "cohen_kappa": cohen_kappa(human, judge, labels),
-        "ece": None,
-        "brier": None,
-        "optimistic_error_share": optimistic_error_share(human, judge, labels, scheme.gains),
+        **{metric.name: metric.of_pairs(pairs_compared) for metric in METRICS},
         "per_class": per_class(human, judge, labels),
         "confusion": confusion(human, judge, labels),
         "human_distribution": _distribution(human, labels),
         "predicted_distribution": _distribution(judge, labels),
         "within_query": _within_query(_query_values(compared, scores), scheme),
     }
-    if proba_columns is not None:
-        proba, truth = _calibration_rows(compared, scheme, proba_columns)
-        if len(proba):
-            figures["ece"], figures["brier"] = ece(proba, truth), brier(proba, truth)
-    return figures
 
 
 def _add_intervals(report: dict, pairs: pd.DataFrame, scheme: LabelScheme, proba_columns: list[str] | None,
@@ -134,9 +123,7 @@ def _add_intervals(report: dict, pairs: pd.DataFrame, scheme: LabelScheme, proba
         expected_grades=scores["expected_grade"],
         query_values=within,
     )
-    intervals = {name: percentile_ci(values) for name, values in samples.items() if name not in within}
-    intervals["worth"] = _worth_interval(samples["gain_r"])
-    report["ci"] = {name: intervals[name] for name in report if name in intervals}  # in the figures' order
+    report["ci"] = {m.name: m.interval(samples[m.name]) for m in METRICS if m.name in samples}
     for name in within:
         report["within_query"][name]["ci"] = percentile_ci(samples[name])
 
@@ -163,24 +150,6 @@ def _pair_scores(compared: pd.DataFrame, scheme: LabelScheme, proba_columns: lis
         top_score[known] = proba[known, top]
     return {"expected": expected, "top": top_score, "human": gains[human], "human_top": human == top,
             "expected_grade": expected_grade, "human_grade": grades[human]}
-
-
-def _gain_figures(scores: dict) -> dict:
-    """gain_r, Pearson's r of the judge's expected grade with the human label's grade, and worth = 1 / (1 - r^2).
-
-    worth is the human labels one sampled human label plus the judge counts for under PPI++ (see `metrics.worth`).
-    Both are NaN, None once JSON-ready, where r is undefined (one expected grade for every pair, or one human label);
-    worth is infinite, None too, where |r| = 1.
-    """
-    r = gain_correlation(scores["expected_grade"], scores["human_grade"])
-    return {"gain_r": r, "worth": worth(r)}
-
-
-def _worth_interval(r_samples: np.ndarray) -> list[float | None]:
-    """worth's percentile interval: worth rises with |r|, so it is |r|'s interval mapped through `worth`, which a
-    resample with |r| = 1 (worth without bound) cannot upset as it would the interpolation between percentiles."""
-    low, high = percentile_ci(np.abs(r_samples))
-    return [None, None] if low is None else [worth(low), worth(high)]
 
 
 def _query_values(compared: pd.DataFrame, scores: dict) -> dict[str, pd.Series]:

@@ -7,6 +7,8 @@ import io
 from rich.console import Console, Group
 from rich.table import Table
 
+from reljudge.evaluation.scalars import METRICS, Metric
+
 _NONE = "—"
 _TEXT_WIDTH = 120
 
@@ -15,8 +17,8 @@ def report_renderable(report: dict) -> Group:
     """The headline, within-query, per-class, confusion and per-segment tables of `report`, as one renderable."""
     tables = [_headline(report), _within_query(report), _per_class(report), _confusion(report)]
     for column, segments in report.get("by", {}).items():
-        tables.append(_segments(column, segments, with_calibration=report.get("ece") is not None))
-        tables.append(_segments_order(column, segments))
+        tables.append(_segments(column, segments, [m for m in _shown(report) if m.table == "labels"]))
+        tables.append(_segments_order(column, segments, [m for m in _shown(report) if m.table == "order"]))
     return Group(*tables)
 
 
@@ -46,14 +48,8 @@ def _headline(report: dict) -> Table:
     table.add_row("unscored by the judge", str(report["n_unscored"]), "")
     if report.get("n_unlabelled"):
         table.add_row("without a human label", str(report["n_unlabelled"]), "")
-    rows = [("alpha", f"Krippendorff's alpha ({report['level']})"), ("gain_r", "r, expected vs human grade"),
-            ("worth", "worth, 1 / (1 - r²)"), ("accuracy", "accuracy"),
-            ("macro_f1", "macro-F1"), ("cohen_kappa", "Cohen's kappa"),
-            ("optimistic_error_share", "optimistic-error share")]
-    if report.get("ece") is not None:
-        rows += [("ece", "ECE"), ("brier", "Brier")]
-    for key, name in rows:
-        table.add_row(name, _num(report[key]), _interval(ci.get(key)))
+    for metric in _shown(report):
+        table.add_row(metric.heading(report["level"]), _num(report[metric.name]), _interval(ci.get(metric.name)))
     humans = report.get("humans")
     if humans:
         table.add_row("humans' alpha (ceiling)", _num(humans["alpha"]), "")
@@ -101,30 +97,33 @@ def _confusion(report: dict) -> Table:
     return table
 
 
-def _segments(column: str, segments: dict, *, with_calibration: bool) -> Table:
+def _segments(column: str, segments: dict, metrics: list[Metric]) -> Table:
     table = Table(title=f"By {column}")
-    names = ["value", "n", "unscored", "alpha", "accuracy", "macro-F1", "kappa"] + (["ECE"] if with_calibration else [])
-    for name in names:
+    for name in ("value", "n", "unscored", *(m.short for m in metrics)):
         table.add_column(name, justify="left" if name == "value" else "right")
     for value, figures in segments.items():
-        cells = [value, str(figures["n"]), str(figures["n_unscored"]), _num(figures["alpha"]),
-                 _num(figures["accuracy"]), _num(figures["macro_f1"]), _num(figures["cohen_kappa"])]
-        table.add_row(*cells, *([_num(figures["ece"])] if with_calibration else []))
+        table.add_row(value, str(figures["n"]), str(figures["n_unscored"]),
+                      *(_num(figures[m.name]) for m in metrics))
     return table
 
 
-def _segments_order(column: str, segments: dict) -> Table:
+def _segments_order(column: str, segments: dict, metrics: list[Metric]) -> Table:
     """The segments' gain and ordering figures, apart so that each table fits 80 columns."""
     table = Table(title=f"By {column}: order")
-    for name in ("value", "r", "worth", "opt. err.", "tau", "queries", "AUC", "queries"):
+    for name in ("value", *(m.short for m in metrics), "tau", "queries", "AUC", "queries"):
         table.add_column(name, justify="left" if name == "value" else "right")
     for value, figures in segments.items():
         tau, auc = figures["within_query"]["kendall_tau"], figures["within_query"]["top_label_auc"]
-        table.add_row(value, _num(figures["gain_r"]), _num(figures["worth"]),
-                      _num(figures["optimistic_error_share"]), _num(tau["mean"]), str(tau["n_queries"]),
+        table.add_row(value, *(_num(figures[m.name]) for m in metrics), _num(tau["mean"]), str(tau["n_queries"]),
                       _num(auc["mean"]), str(auc["n_queries"]))
     table.caption = "r, worth: over the segment's pairs; tau, AUC: means over its queries"
     return table
+
+
+def _shown(report: dict) -> list[Metric]:
+    """The declared figures the report has: calibration only where the judge gave probabilities."""
+    with_probabilities = report.get("ece") is not None
+    return [m for m in METRICS if m.reads != "probabilities" or with_probabilities]
 
 
 def _num(value: float | None) -> str:

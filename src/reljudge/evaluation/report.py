@@ -15,9 +15,6 @@ if TYPE_CHECKING:
     import pandas as pd
     from rich.console import RenderableType
 
-#: Figures of one set of pairs that are one number each, in the order tables show them.
-SCALAR_METRICS: tuple[str, ...] = ("alpha", "gain_r", "worth", "accuracy", "macro_f1", "cohen_kappa", "ece",
-                                   "brier", "optimistic_error_share")
 _FRAME_COLUMNS = ["by", "segment", "metric", "label", "value", "n", "ci_low", "ci_high"]
 
 
@@ -115,7 +112,9 @@ class EvaluationReport:
 
 def _rows(figures: dict, by: str | None, segment: str | None, ci: dict) -> list[dict]:
     """The rows of one set of pairs: scalar metrics, per-class figures, within-query figures."""
-    rows = [_row(by, segment, name, None, figures[name], figures["n"], ci.get(name)) for name in SCALAR_METRICS]
+    from reljudge.evaluation.scalars import NAMES
+
+    rows = [_row(by, segment, name, None, figures[name], figures["n"], ci.get(name)) for name in NAMES]
     for label, per in figures["per_class"].items():
         rows += [_row(by, segment, name, label, per[name], per["support"], None)
                  for name in ("precision", "recall", "f1")]

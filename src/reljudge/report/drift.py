@@ -9,7 +9,7 @@ from datetime import date
 
 import numpy as np
 
-from reljudge.evaluation.bootstrap import percentile_ci
+from reljudge.evaluation.scalars import percentile_ci
 
 #: Shares are floored here before PSI takes their logarithm, so a label absent on one side counts as rare, not
 #: infinitely surprising.

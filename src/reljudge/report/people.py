@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from reljudge.evaluation.bootstrap import percentile_ci
+from reljudge.evaluation.scalars import percentile_ci
 from reljudge.labels import LabelScheme
 from reljudge.metrics.agreement import aggregate_labels, alpha_from_confusion, annotator_agreement
 from reljudge.metrics.classification import optimistic_error_share_from_confusion
