@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from reljudge.cli.main import app
-from reljudge.cli.train_settings import flag_name
+from reljudge.cli.settings_flags import flag_name
 from reljudge.train.configs import CONFIGS
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "pairs.csv"
@@ -108,14 +108,14 @@ def test_the_flags_come_from_a_cache_while_the_config_models_are_unchanged(tmp_p
     import subprocess
     import sys
 
-    from reljudge.cli.train_settings import declared_settings, settings_from_models
+    from reljudge.cli.settings_flags import declared_settings, settings_from_models
 
     monkeypatch.setenv("RELJUDGE_CACHE", str(tmp_path))
     built = declared_settings.__wrapped__()
     assert built == settings_from_models() and (tmp_path / "cli" / "train-settings.json").exists()
     assert declared_settings.__wrapped__() == built  # read back from the file
     check = ("import sys, reljudge.cli.main; "
-             "print('reljudge.train.configs' in sys.modules, 'reljudge.cli.train_settings' in sys.modules)")
+             "print('reljudge.train.configs' in sys.modules, 'reljudge.cli.settings_flags' in sys.modules)")
     fresh = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, check=True)
     assert fresh.stdout.split() == ["False", "True"], fresh.stderr
 

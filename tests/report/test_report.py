@@ -195,3 +195,19 @@ def test_people_among_themselves_counts_only_pairs_two_people_labelled() -> None
         columns={"unit": "pair_id", "human_label": "label"}), scheme)
     assert got["n"] == 40 and got["alpha"] == pytest.approx(expected["alpha"]) and got["alpha"] < 0.9
     assert among_people(rows, units, scheme, min_labelled=41)["alpha"] is None
+
+
+def test_every_report_option_is_a_flag_with_the_models_default(drift_store: Path) -> None:
+    from reljudge.cli.settings_flags import report_flags_from_model
+
+    assert [flag.name for flag in report_flags_from_model()] == list(ReportOptions.model_fields)
+    done = reljudge("report", "--store", drift_store, "--until", DAYS[-1], "--json", "--by", "query_source",
+                    "--min-labelled", "5", "--min-queries", "3", "--confidence", "0.9", "--alarm-confidence", "0.95",
+                    "--seed", "7", "--reference-days", "5")
+    assert done.returncode in (0, 1), done.stderr
+    given = json.loads(done.stdout)["options"]
+    assert given == ReportOptions(until=DAYS[-1], by=("query_source",), min_labelled=5, min_queries=3,
+                                  confidence=0.9, alarm_confidence=0.95, seed=7,
+                                  reference_days=5).model_dump(mode="json")
+    bad = reljudge("report", "--store", drift_store, "--json", "--confidence", "1.5")
+    assert bad.returncode == 2 and "--confidence" in bad.stderr and "less than 1" in bad.stderr, bad.stderr

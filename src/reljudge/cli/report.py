@@ -2,46 +2,31 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
 from reljudge.cli.options import StorePath, reports_errors
+from reljudge.cli.settings_flags import flag_name, report_flags, with_setting_flags
 
 
 @reports_errors
-def report(
+def _report(
     store: StorePath = None,
-    since: Annotated[Optional[datetime], typer.Option(formats=["%Y-%m-%d"],
-                                                      help="First day of the window (default: 29 days before the "
-                                                           "last).")] = None,
-    until: Annotated[Optional[datetime], typer.Option(formats=["%Y-%m-%d"],
-                                                      help="The day the alarms check (default: the last day with "
-                                                           "judgments).")] = None,
-    by: Annotated[Optional[list[str]], typer.Option("--by", help="Segment by this pair column (query_source, "
-                                                                 "locale ...); repeatable.")] = None,
-    reference: Annotated[int, typer.Option(min=1, help="Days before the last one that form the reference.")] = 7,
-    judge: Annotated[Optional[str], typer.Option(help="The judge spec to report on (default: the last day's "
-                                                      "busiest).")] = None,
-    scheme: Annotated[Optional[str], typer.Option(help="Label scheme (default: the judge's).")] = None,
-    chi2_p: Annotated[float, typer.Option("--chi2-p", help="A label-mix alarm needs a chi-square p below "
-                                                           "this ...")] = 0.001,
-    psi: Annotated[float, typer.Option(help="... and a population stability index at or above this.")] = 0.1,
-    min_pairs: Annotated[int, typer.Option(help="Judgments a segment needs on the last day to be tested.")] = 100,
-    bootstrap: Annotated[int, typer.Option(help="Query-bootstrap resamples for alpha's intervals.")] = 500,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the report here as one "
                                                                           "self-contained HTML file.")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the alarms and figures as JSON.")] = False,
     png: Annotated[Optional[Path], typer.Option(help="Write each chart as a PNG file into this directory.")] = None,
     lake: Annotated[Optional[Path], typer.Option(help="Read the Parquet layout `reljudge store export DIR` writes "
                                                       "instead of the store.")] = None,
+    **given: Any,
 ) -> None:
     """Report on the store's judgments per day: volume, label mix, mean gain, agreement with people, drift.
 
     Exits 1 when an alarm fires (the last day's label mix moved from the reference's, or the judge's alpha against
-    people fell beyond its interval), so a scheduler can act on it.
+    people fell beyond its interval), so a scheduler can act on it. The report options are the fields of
+    `ReportOptions`, one flag each.
     """
     import json
 
@@ -56,11 +41,9 @@ def report(
         import altair  # noqa: F401
         import vl_convert  # noqa: F401
     try:
-        options = ReportOptions(since=since.date() if since else None, until=until.date() if until else None,
-                                by=tuple(by or ()), reference_days=reference, judge=judge, scheme=scheme,
-                                chi2_p=chi2_p, psi=psi, min_pairs=min_pairs, bootstrap=bootstrap)
+        options = ReportOptions(**given)
     except ValueError as exc:
-        raise ReljudgeError(f"report options: {exc}") from None
+        raise ReljudgeError(f"report options: {_problems(exc)}") from None
     if lake is not None:
         from reljudge.lake import open_lake
         from reljudge.store import memory_limit
@@ -80,6 +63,14 @@ def report(
         _summary(the_report, output)
     if the_report.alarms:
         raise typer.Exit(1)
+
+
+def _problems(exc: ValueError) -> str:
+    """pydantic's errors as the flags' names and messages, one line."""
+    errors = getattr(exc, "errors", None)
+    if errors is None:
+        return str(exc)
+    return "; ".join(f"{flag_name(str(e['loc'][0])) if e['loc'] else ''} {e['msg']}".strip() for e in errors())
 
 
 def _write(the_report, output: Path | None, png: Path | None) -> None:
@@ -114,3 +105,7 @@ def _summary(the_report, output: Path | None) -> None:
         console.print(f"[bold red]alarm[/] {alarm.segment}: {alarm.message}", soft_wrap=True)
     if not the_report.alarms:
         console.print("[green]no alarm[/]")
+
+
+report = with_setting_flags(_report, report_flags)
+report.__name__ = "report"

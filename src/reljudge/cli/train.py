@@ -1,6 +1,6 @@
 """`reljudge train`: fit a judge on the train split of labelled pairs, report it on the valid split.
 
-The training settings are flags generated from the config models (`cli.train_settings`), and can come from
+The training settings are flags generated from the config models (`cli.settings_flags`), and can come from
 `--config FILE`; precedence is defaults < file < flags.
 """
 
@@ -22,7 +22,7 @@ from reljudge.cli.options import (
     StorePath,
     reports_errors,
 )
-from reljudge.cli.train_settings import training_config, with_setting_flags
+from reljudge.cli.settings_flags import training_config, with_setting_flags
 
 
 @reports_errors

@@ -1,11 +1,14 @@
-"""The training-setting flags of `reljudge train`, generated from the config models of `train.configs`.
+"""Flags generated from pydantic models: the training settings of `reljudge train` (the config models of
+`train.configs`) and the options of `reljudge report` (`report.options.ReportOptions`).
 
-Each field is a flag (`lora_rank` -> `--lora-rank`, `stack_C` -> `--stack-C`, a bool `--x/--no-x`), listed in the
-help under its group; a field several families declare is one flag whose help names each family's default. Adding a
-field to a config model is the one edit that adds its flag. Flags default to None (not given), so only the given
-ones override the config file: defaults < file < flags.
+Each field is a flag (`lora_rank` -> `--lora-rank`, `stack_C` -> `--stack-C`, a bool `--x/--no-x`, a sequence
+repeatable or comma-separated), listed in the help under its group; a training setting several families declare is
+one flag whose help names each family's default. Adding a field to the model is the one edit that adds its flag.
+Flags default to None (not given), so only the given ones reach the model, whose defaults fill the rest (for
+training: defaults < config file < flags).
 
-The flags are read from a cache file while train/configs.py is unchanged, so `reljudge --help` imports no pydantic.
+The flags are read from a cache file while the model's source is unchanged, so `reljudge --help` imports no
+pydantic.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import inspect
 import types
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Optional, Union, get_args, get_origin
 
@@ -39,7 +43,7 @@ class SettingFlag:
 
     Attributes:
         kind: the click type's name (bool, int, float or str: text that pydantic parses).
-        sequence: the setting is a list, given as one comma-separated value.
+        sequence: the setting is a list: the flag repeated, or its items separated by commas.
     """
 
     name: str
@@ -54,22 +58,32 @@ class SettingFlag:
             self.name)
         option = typer.Option(decl, help=self.help, metavar=self.metavar, show_default=False,
                               rich_help_panel=self.panel)
+        kind = list[str] if self.sequence else _KINDS[self.kind]
         return inspect.Parameter(self.name, inspect.Parameter.KEYWORD_ONLY, default=None,
-                                 annotation=Annotated[Optional[_KINDS[self.kind]], option])
+                                 annotation=Annotated[Optional[kind], option])
+
+    def parsed(self, value: Any) -> Any:
+        """The value given, a sequence's items split at commas (`--by a,b` is `--by a --by b`)."""
+        if not self.sequence:
+            return value
+        return [item.strip() for given in value for item in str(given).split(",") if item.strip()]
 
 
-def with_setting_flags(command: Callable[..., Any]) -> Callable[..., Any]:
-    """`command` with one keyword flag per training setting after its own parameters; it receives the flags given
-    (not None) in its **settings."""
+def with_setting_flags(command: Callable[..., Any],
+                       declared: Callable[[], tuple[SettingFlag, ...]] | None = None) -> Callable[..., Any]:
+    """`command` with one keyword flag per setting of `declared()` (default: the training settings) after its own
+    parameters; it receives the flags given (not None), parsed, in its **settings."""
     signature = inspect.signature(command, eval_str=True)
     own = [p for p in signature.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
-    flags = [setting.parameter() for setting in declared_settings()]
+    by_name = {setting.name: setting for setting in (declared or declared_settings)()}
+    flags = [setting.parameter() for setting in by_name.values()]
     names = {p.name for p in flags}
 
     @functools.wraps(command)
     def wrapper(**kwargs: Any) -> Any:
         settings = {name: kwargs.pop(name) for name in names}
-        return command(**kwargs, **{name: value for name, value in settings.items() if value is not None})
+        return command(**kwargs, **{name: by_name[name].parsed(value) for name, value in settings.items()
+                                    if value is not None})
 
     parameters = [*own, *flags]
     wrapper.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
@@ -100,6 +114,31 @@ def settings_from_models() -> tuple[SettingFlag, ...]:
     return tuple(_setting_flag(name, declared) for name, declared in ordered)
 
 
+@functools.lru_cache(maxsize=None)
+def report_flags() -> tuple[SettingFlag, ...]:
+    """A flag per field of `ReportOptions`, in its order; read from a cache file while report/options.py is
+    unchanged."""
+    import reljudge
+
+    source = Path(reljudge.__file__).parent / "report" / "options.py"
+    rows = cached_rows("report-options", source, lambda: [asdict(f) for f in report_flags_from_model()])
+    return tuple(SettingFlag(**row) for row in rows)
+
+
+def report_flags_from_model() -> tuple[SettingFlag, ...]:
+    from reljudge.report.options import ReportOptions
+
+    flags = []
+    for name, info in ReportOptions.model_fields.items():
+        kind, metavar = _flag_type(info.annotation)
+        if _bare(info.annotation) is date:
+            metavar = "YYYY-MM-DD"
+        default = "" if info.default in (None, ()) else f" (default {_shown(info.default)})"
+        flags.append(SettingFlag(name, kind.__name__, metavar, f"{info.description}{default}", "Report options",
+                                 get_origin(_bare(info.annotation)) in _SEQUENCES))
+    return tuple(flags)
+
+
 def training_config(judge: str, file: Path | None, settings: dict[str, Any]) -> TrainConfig | None:
     """The judge's config: its defaults, updated by FILE, updated by the flags given; None for a judge that has no
     settings when none are given. A bad flag is a usage error naming the flag (exit 2)."""
@@ -116,11 +155,8 @@ def training_config(judge: str, file: Path | None, settings: dict[str, Any]) -> 
     if foreign:
         raise typer.BadParameter(f"not a setting of judge {judge!r}", param_hint=_hints(foreign))
     config = load_config(judge, file) if file else None
-    sequences = {flag.name for flag in declared_settings() if flag.sequence}
-    values = {name: [item.strip() for item in str(value).split(",")] if name in sequences else value
-              for name, value in settings.items()}
     try:
-        return make_config(judge, config, values)
+        return make_config(judge, config, settings)
     except ConfigError as exc:
         problems = exc.problems
         message = "; ".join(problems.values() if len(problems) == 1 else
