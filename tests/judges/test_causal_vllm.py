@@ -65,15 +65,14 @@ def test_the_api_judge_against_vllms_own_server_then_the_server_killed(vllm_serv
     from reljudge.infer.batch import judge_pairs
     from reljudge.store import Store
 
-    base_url, process = vllm_server
+    base_url, kill = vllm_server
     pairs = read_pairs(EXAMPLE_PAIRS, scheme="esci").pairs
     judge = load_judge("api:smollm2", base_url=base_url, concurrency=4, max_tokens=2, max_retries=0)
     with Store(tmp_path / "s.duckdb") as store:
         run = judge_pairs(pairs[:8], judge, store=store)
         assert all(j.label in judge.scheme.labels for j in run.judgments)  # labelled from log-probabilities
         assert any(max(j.proba) < 1.0 for j in run.judgments)
-        process.kill()
-        process.wait(timeout=30)
+        kill()  # the server and its engine core, as a crash would
         with pytest.raises(JudgingStopped):
             judge_pairs(pairs[8:12], judge, store=store)
         assert store.info().judgments == 8  # what was judged before stays
