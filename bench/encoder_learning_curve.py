@@ -146,8 +146,17 @@ def main() -> int:
                         help="the stacked judge's: cross-fitted logits, or one fine-tune and a stack on one fold")
     parser.add_argument("--held-share", type=float, default=0.2)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--write-training-rows", type=Path, metavar="CSV",
+                        help="only write the training queries' rows of Home Depot's file to CSV (never commit it): "
+                             "the --order-data of a judge scored on the held-out queries")
     args = parser.parse_args()
     if not home_depot_present():
+        return 0
+    if args.write_training_rows:
+        _, train, _, _ = home_depot_split(args.held_share, args.seed)
+        rows = pd.read_csv(HOMEDEPOT, encoding="latin-1", dtype=str)
+        rows[rows["id"].isin({p.pair_id for p in train})].to_csv(args.write_training_rows, index=False)
+        print(f"wrote {len(train)} training pairs to {args.write_training_rows}")
         return 0
     from reljudge.train.configs import CrossEncoderConfig
 

@@ -22,6 +22,9 @@ grades as ESCI labels, weighted SHARE times ESCI's pairs in all; `--only-both` s
     python bench/transfer.py --both 0.25 1 4 --only-both --out out/transfer-both
 `--order SHARE ...`: ESCI's own stack with the both-shop stack's expected grade as three more features:
     python bench/transfer.py --order 1 4 --only-both --out out/transfer-both
+`--gain-order SHARE:WEIGHT ...`: ESCI's stack with Home Depot's gain order added along the grades, as
+`reljudge train --order-data` fits it (`train.common.with_gain_order`):
+    python bench/transfer.py --gain-order 1:0.5 4:0 4:0.25 4:0.5 4:1 4:2 --only-both --out out/transfer-order
 
 A --fine-tune encoder is trained on ESCI itself: its logits join the stack out of fold (5 query folds of seed 0),
 so its rows, and the "(seed 0)" row beside them, are CV over that one fold seed.
@@ -244,6 +247,31 @@ def order_stage(blocks: dict, hd_blocks: dict, y_hd: np.ndarray, pairs: list, y:
     return row
 
 
+def gain_order_stage(blocks: dict, hd_blocks: dict, hd_gain: np.ndarray, pairs: list, y: np.ndarray, esci,
+                     held: list, ratings: np.ndarray, share: float, weight: float, C: float = 0.003) -> dict:
+    """ESCI's lexical and semantic stack with Home Depot's order in it, as `reljudge train --order-data` fits it
+    (`train.common.with_gain_order`): the gain regressed on both shops' features, Home Depot weighing `share`
+    times ESCI in all, added along the grades at `weight` per standard deviation. ESCI CV refits both without each
+    held fold (2 fold seeds, the stack's C fixed); Home Depot's held-out pairs are scored by the one fitted on all."""
+    from reljudge.train.common import with_gain_order
+    from reljudge.train.encoder import stacked_logits
+
+    chosen = ["lexical", "semantic"]
+    x, x_hd = np.hstack([blocks[b][0] for b in chosen]), np.hstack([hd_blocks[b] for b in chosen])
+
+    def fitted(rows: np.ndarray) -> dict:
+        stack = fit_with(x[rows], y[rows], None, esci.k, C)
+        return with_gain_order(stack, x[rows], y[rows], esci.grades, (x_hd, hd_gain), share=share, weight=weight)
+
+    _, cv = grouped_cv(pairs, y, esci, 2, lambda _, kept, out: stacked_logits(fitted(np.flatnonzero(kept)), x[out]))
+    logits = stacked_logits(fitted(np.arange(len(y))), np.hstack([blocks[b][1] for b in chosen]))
+    row = {"judge": f"ESCI's stack with Home Depot's gain order (share {share:g}, weight {weight:g}): "
+                    + " + ".join(chosen), "C": C, "esci_cv": cv,
+           "esci_to_hd": ranking_figures(expected_grade(logits, esci), ratings, [p.query_id for p in held])}
+    print(json.dumps(row), file=sys.stderr, flush=True)
+    return row
+
+
 def stage_features_of(score: np.ndarray, pairs: list) -> np.ndarray:
     """A score, its z-score and its gap to the best within the query."""
     from reljudge.judges.features.lexical import group_z
@@ -272,6 +300,9 @@ def main() -> int:
                              "SHARE times ESCI in all (e.g. --both 0.25 1 4)")
     parser.add_argument("--order", type=float, nargs="*", default=(),
                         help="also ESCI's label stack over the order of the both-shop stack at SHARE")
+    parser.add_argument("--gain-order", nargs="*", default=(), metavar="SHARE:WEIGHT",
+                        help="also ESCI's stack with Home Depot's gain order at SHARE and WEIGHT (e.g. 4:0.5 4:0), "
+                             "as `reljudge train --order-data` fits it")
     parser.add_argument("--only-both", action="store_true", help="skip the ESCI-only rows")
     parser.add_argument("--out", type=Path, default=ROOT / "out" / "transfer", help="cached stage probabilities")
     args = parser.parse_args()
@@ -284,7 +315,7 @@ def main() -> int:
     from reljudge.judges.features.lexical import pair_features
     from reljudge.judges.model_dir import shipped_directory
     from reljudge.labels import get_scheme
-    from reljudge.train.common import fit_linear, label_indices
+    from reljudge.train.common import fit_linear, label_indices, on_grade_scale
     from reljudge.train.encoder import stacked_logits
     from reljudge.train.lexical import fit_lexical
 
@@ -324,12 +355,16 @@ def main() -> int:
         sets += [["lexical", "semantic", "(seed 0)"]]
         blocks["(seed 0)"] = (np.zeros((len(pairs), 0)), np.zeros((len(held), 0)))
     rows = []
-    if args.both or args.order:
+    if args.both or args.order or args.gain_order:
         hd_blocks = {name: cached_array(args.out / f"hd-train-{name}.npy", lambda f=f: f(hd_train))
                      for name, f in (("lexical", pair_features), ("semantic", semantic))}
         y_hd = home_depot_as_esci(hd_train, esci)
         rows += both_shops(blocks, hd_blocks, y_hd, pairs, y, esci, held, ratings, tuple(args.both))
         rows += [order_stage(blocks, hd_blocks, y_hd, pairs, y, esci, held, ratings, share) for share in args.order]
+        hd_gain = on_grade_scale(graded, [p.label for p in hd_train], esci)  # rounded 1-3 as 0-3, as trained
+        for spec in args.gain_order:
+            share, weight = map(float, spec.split(":"))
+            rows.append(gain_order_stage(blocks, hd_blocks, hd_gain, pairs, y, esci, held, ratings, share, weight))
     if args.only_both:
         sets = []
     for chosen in sets:

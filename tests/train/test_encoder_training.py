@@ -160,3 +160,55 @@ def test_a_held_out_stack_costs_one_fine_tune_and_learns_on_the_fold_its_encoder
     assert "fine-tuning on 16 pairs; the stack learns on the 16 held out" in caplog.text
     assert "fold 1/2" not in caplog.text  # no cross-fitting
     assert EncoderJudge(tmp_path).predict_proba(people).shape == (32, 4)
+
+
+def test_the_gain_order_folds_into_the_stack_and_raises_the_expected_grade_where_the_score_is_high():
+    from reljudge.labels import get_scheme
+    from reljudge.train.common import fit_linear, on_grade_scale, with_gain_order
+    from reljudge.train.encoder import stacked_logits
+
+    rng = np.random.default_rng(0)
+    esci = get_scheme("esci")
+    features = rng.normal(size=(200, 5))
+    y = rng.integers(0, 4, 200)
+    stack = fit_linear(features, y, 4, C=0.1, max_iter=500, seed=0)
+    other_x = rng.normal(size=(300, 3))
+    other_gain = 3 * (other_x[:, 0] > 0)  # the other shop's gain follows the first feature alone
+    ordered = with_gain_order(stack, features, y, esci.grades, (other_x, other_gain), share=4, weight=1.0)
+    assert np.asarray(ordered["coef"])[:, 3:].tolist() == np.asarray(stack["coef"])[:, 3:].tolist()
+    grades = np.asarray(esci.grades, dtype=float)
+
+    def expected(linear, rows):
+        e = np.exp(stacked_logits(linear, rows))
+        return (e / e.sum(axis=1, keepdims=True)) @ grades
+
+    high, low = features.copy(), features.copy()
+    high[:, 0], low[:, 0] = 2.0, -2.0
+    assert (expected(ordered, high) - expected(ordered, low)).mean() > (expected(stack, high)
+                                                                        - expected(stack, low)).mean() + 0.5
+    predicted = stacked_logits(ordered, features).argmax(axis=1)
+    assert np.abs(np.bincount(predicted, minlength=4) - np.bincount(y, minlength=4)).max() <= 3  # the mix kept
+    graded = get_scheme("graded:1-3")
+    assert on_grade_scale(graded, ["1", "2", "3"], esci).tolist() == [0.0, 1.5, 3.0]
+
+
+def test_another_shops_graded_pairs_shape_the_stack(tiny_encoder_base, tmp_path):
+    import pandas as pd
+
+    from reljudge.judges.encoder.judge import EncoderJudge
+
+    other = tmp_path / "other.csv"
+    pd.DataFrame({"id": range(40), "product_uid": [f"u{i}" for i in range(40)],
+                  "product_title": [f"title {i % 3}" for i in range(40)],
+                  "search_term": [f"query {i % 5}" for i in range(40)],
+                  "relevance": [1 + (i % 3) for i in range(40)]}).to_csv(other, index=False)
+    people = pairs_of(4, 4)
+    plain, ordered = tmp_path / "plain", tmp_path / "ordered"
+    train_cross_encoder(people, "esci", plain, base=tiny_encoder_base, folds=2, epochs=1, batch_size=8,
+                        stack_C=(0.1,))
+    summary = train_cross_encoder(people, "esci", ordered, base=tiny_encoder_base, folds=2, epochs=1, batch_size=8,
+                                  stack_C=(0.1,), order_data=other, order_layout="homedepot")
+    written = json.loads((ordered / "reljudge.json").read_text())
+    assert written["training"]["order_pairs"] == 40 and written["training"]["hyperparameters"]["order_share"] == 4
+    assert written["stack"]["coef"] != json.loads((plain / "reljudge.json").read_text())["stack"]["coef"]
+    assert EncoderJudge(ordered).predict_proba(people).shape == (16, 4) and summary["n_pairs"] == 16

