@@ -14,6 +14,11 @@ from typer.testing import CliRunner
 
 EXAMPLE_PAIRS = Path(__file__).resolve().parents[2] / "examples" / "pairs.csv"
 
+
+def _has_vnni() -> bool:
+    cpuinfo = Path("/proc/cpuinfo")
+    return cpuinfo.exists() and any(flag in cpuinfo.read_text().split() for flag in ("avx512_vnni", "avx_vnni"))
+
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
@@ -105,7 +110,12 @@ def test_each_int8_weight_choice_is_recorded_and_stays_near_the_torch_logits(tin
         assert result.exit_code == 0, result.output
         assert json.loads((output / "reljudge.json").read_text())["export"]["int8_weights"] == weights
         got = EncoderJudge(output).encoder_logits(pairs)
-        assert np.abs(got - expected).max() < 0.1 * np.abs(expected).max(), weights
+        error = np.abs(got - expected)
+        assert np.median(error) < 0.02 * np.abs(expected).max(), weights
+        # full 8-bit signed weights can saturate the u8 x s8 products' int16 sums where the CPU lacks VNNI (AVX2):
+        # the reason the shipped judge's weights are 7-bit
+        bound = 0.2 if weights in ("s8-channel", "s8-tensor") and not _has_vnni() else 0.1
+        assert error.max() < bound * np.abs(expected).max(), weights
     refused = run_export(tiny_cross_encoder, "--onnx", "--int8", "--int8-weights", "s4", "--output", tmp_path / "x")
     assert refused.exit_code == 2 and "unknown int8 weights 's4'" in " ".join(refused.output.split())
 

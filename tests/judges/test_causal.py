@@ -77,7 +77,9 @@ def test_a_bf16_model_orders_labels_by_an_fp32_head(smollm2_model, smollm2_token
     got = label_log_proba(bf16, prompt, ids, batch_size=4)
     bf16_logits = _full_forward_scores(bf16, prompt, ids)  # the model's own (bf16) head
     assert np.abs(got - exact).max() < np.abs(bf16_logits - exact).max()
-    np.testing.assert_allclose(got, exact, atol=0.1)
+    assert (np.argsort(got, axis=1) == np.argsort(exact, axis=1)).all()  # every pair's labels in the same order
+    # the bf16 body's own rounding: within 0.12 of fp32 where the CPU emulates bf16 (AVX2), 0.1 where it has it
+    np.testing.assert_allclose(got, exact, atol=0.15)
 
 
 def test_zero_shot_base_through_load_judge(smollm2_base):
