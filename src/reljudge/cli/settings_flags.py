@@ -39,7 +39,7 @@ def flag_name(field: str) -> str:
 
 @dataclass(frozen=True)
 class SettingFlag:
-    """The flag of one training setting, as typer needs it.
+    """The flag of one setting (a training setting, a report option), as typer needs it.
 
     Attributes:
         kind: the click type's name (bool, int, float or str: text that pydantic parses).
@@ -95,11 +95,7 @@ def with_setting_flags(command: Callable[..., Any],
 def declared_settings() -> tuple[SettingFlag, ...]:
     """Every training setting's flag, in help order (by group); read from a cache file while train/configs.py is
     unchanged (see flag_cache.py)."""
-    import reljudge
-
-    source = Path(reljudge.__file__).parent / "train" / "configs.py"
-    rows = cached_rows("train-settings", source, lambda: [asdict(f) for f in settings_from_models()])
-    return tuple(SettingFlag(**row) for row in rows)
+    return _cached_flags("train-settings", "train/configs.py", settings_from_models)
 
 
 def settings_from_models() -> tuple[SettingFlag, ...]:
@@ -118,10 +114,14 @@ def settings_from_models() -> tuple[SettingFlag, ...]:
 def report_flags() -> tuple[SettingFlag, ...]:
     """A flag per field of `ReportOptions`, in its order; read from a cache file while report/options.py is
     unchanged."""
+    return _cached_flags("report-options", "report/options.py", report_flags_from_model)
+
+
+def _cached_flags(name: str, source: str, build: Callable[[], tuple[SettingFlag, ...]]) -> tuple[SettingFlag, ...]:
+    """The flags `build` makes, kept in cache file NAME while reljudge's file SOURCE is unchanged."""
     import reljudge
 
-    source = Path(reljudge.__file__).parent / "report" / "options.py"
-    rows = cached_rows("report-options", source, lambda: [asdict(f) for f in report_flags_from_model()])
+    rows = cached_rows(name, Path(reljudge.__file__).parent / source, lambda: [asdict(f) for f in build()])
     return tuple(SettingFlag(**row) for row in rows)
 
 

@@ -2,8 +2,8 @@
 set of pairs and on the query-bootstrap's resamples, and the table it belongs to.
 
 `figures.evaluate_frame` computes every declared figure (and `bootstrap.bootstrap_metrics` its resamples),
-`render` draws the rows and columns from this list, `EvaluationReport.to_dataframe` and `--json` carry them by
-name, and the daily report reads alpha's declaration. Adding a figure is one `Metric` here, plus its test.
+`render` draws the rows and columns from this list, and `EvaluationReport.to_dataframe` and `--json` carry them by
+name. Adding a figure is one `Metric` here, plus its test.
 """
 
 from __future__ import annotations
@@ -145,7 +145,6 @@ METRICS: tuple[Metric, ...] = (
 
 #: Every declared figure's name, in the order tables show them.
 NAMES: tuple[str, ...] = tuple(m.name for m in METRICS)
-BY_NAME: dict[str, Metric] = {m.name: m for m in METRICS}
 
 
 def resampled_values(chunk: Resampled) -> dict[str, np.ndarray]:

@@ -125,7 +125,7 @@ class CrossEncoderConfig(FineTuneConfig):
     order_data: Optional[Path] = setting(
         None, "Another shop's graded pairs (e.g. Home Depot's) that shape the judge's order: the gain regressed on "
               "both shops' lexical and semantic features joins the stack along the scheme's grades "
-              "(bench/transfer.py: ESCI CV unchanged, Spearman on Home Depot's held-out queries 0.273 -> 0.340).",
+              "(bench/transfer.py: ESCI CV unchanged, Spearman on Home Depot's held-out queries 0.273 -> 0.341).",
         group="Order from another shop")
     order_scheme: str = setting("graded:1-3", "The label scheme of --order-data.", group="Order from another shop")
     order_layout: str = setting("auto", "The file layout of --order-data (auto, homedepot, esci ...).",
